@@ -1,0 +1,100 @@
+// Package imageref normalises image references the way Docker does, so that
+// `python`, `python:latest` and `docker.io/library/python:latest` are one
+// image, and validates the digests imglock is willing to pin.
+package imageref
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// DefaultTag is the tag Docker assumes when a reference names none.
+const DefaultTag = "latest"
+
+// Ref is a normalised image reference.
+type Ref struct {
+	Repo   string // canonical repository, e.g. docker.io/library/python
+	Tag    string // tag; DefaultTag when the reference has neither tag nor digest, "" when it has only a digest
+	Digest string // digest written in the reference, "" when none
+}
+
+// Parse normalises s, a reference as written in a Dockerfile
+// (`python:3.12`, `ghcr.io/o/r@sha256:...`, `localhost:5000/x`).
+func Parse(s string) (Ref, error) {
+	if s == "" {
+		return Ref{}, errors.New("empty image reference")
+	}
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return Ref{}, fmt.Errorf("invalid image reference %q: %w", s, err)
+	}
+	r := Ref{Repo: named.Name()}
+	if t, ok := named.(reference.Tagged); ok {
+		r.Tag = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		r.Digest = d.Digest().String()
+		if err := CheckDigest(r.Digest); err != nil {
+			return Ref{}, fmt.Errorf("invalid image reference %q: %w", s, err)
+		}
+	}
+	if r.Tag == "" && r.Digest == "" {
+		r.Tag = DefaultTag
+	}
+	return r, nil
+}
+
+// String is the canonical form: REPO[:TAG][@DIGEST].
+func (r Ref) String() string {
+	s := r.Repo
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	if r.Digest != "" {
+		s += "@" + r.Digest
+	}
+	return s
+}
+
+// Registry is the host part of the repository (docker.io for Docker Hub).
+func (r Ref) Registry() string {
+	host, _, _ := strings.Cut(r.Repo, "/")
+	return host
+}
+
+// WithDigest returns r pinned to digest, keeping its tag.
+func (r Ref) WithDigest(digest string) Ref {
+	r.Digest = digest
+	return r
+}
+
+// CheckDigest accepts only well-formed sha256 (64 hex) and sha512 (128 hex)
+// digests in lower case, the two algorithms registries use for content.
+func CheckDigest(d string) error {
+	alg, hex, ok := strings.Cut(d, ":")
+	if !ok {
+		return fmt.Errorf("digest %q has no algorithm (want sha256:<64 hex>)", d)
+	}
+	var want int
+	switch alg {
+	case "sha256":
+		want = 64
+	case "sha512":
+		want = 128
+	default:
+		return fmt.Errorf("digest algorithm %q is not supported (want sha256 or sha512)", alg)
+	}
+	if len(hex) != want {
+		return fmt.Errorf("%s digest has %d hex characters, want %d", alg, len(hex), want)
+	}
+	for i := 0; i < len(hex); i++ {
+		c := hex[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return fmt.Errorf("%s digest has a character %q that is not lower-case hex", alg, c)
+		}
+	}
+	return nil
+}

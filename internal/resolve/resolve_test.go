@@ -1,0 +1,168 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/testregistry"
+)
+
+func newTestResolver(t testing.TB, opts ...Option) *Remote {
+	t.Helper()
+	opts = append([]Option{WithKeychain(authn.NewMultiKeychain())}, opts...)
+	r, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustRef(t testing.TB, s string) imageref.Ref {
+	t.Helper()
+	r, err := imageref.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestResolveDigestsAndRequestCount(t *testing.T) {
+	reg := testregistry.Start()
+	defer reg.Close()
+	want := map[string]string{}
+	for i := range 6 {
+		ref := fmt.Sprintf("repo%d/img:%d", i%3, i)
+		d, err := reg.Push(ref, fmt.Sprintf("content %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[reg.Addr+"/"+ref] = d
+	}
+	var refs []imageref.Ref
+	for s := range want {
+		refs = append(refs, mustRef(t, s), mustRef(t, s)) // each twice: resolved once
+	}
+
+	reg.Reset()
+	got, err := newTestResolver(t).Resolve(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d results, want %d: %v", len(got), len(want), got)
+	}
+	for _, r := range got {
+		if want[r.Ref.String()] != r.Digest {
+			t.Errorf("%s: digest %s, want %s", r.Ref, r.Digest, want[r.Ref.String()])
+		}
+	}
+	counts := reg.Counts()
+	if counts["ping"] != 1 || counts["head"] != 6 || counts["total"] != 7 {
+		t.Errorf("requests %v, want one ping and one HEAD per unique tag", counts)
+	}
+}
+
+func TestResolveReportsEveryFailure(t *testing.T) {
+	reg := testregistry.Start()
+	defer reg.Close()
+	if _, err := reg.Push("ok/img:1", "x"); err != nil {
+		t.Fatal(err)
+	}
+	refs := []imageref.Ref{
+		mustRef(t, reg.Addr+"/ok/img:1"),
+		mustRef(t, reg.Addr+"/missing/img:1"),
+		mustRef(t, reg.Addr+"/ok/img:nope"),
+	}
+	got, err := newTestResolver(t).Resolve(context.Background(), refs)
+	if len(got) != 1 {
+		t.Errorf("got %d results, want the 1 that exists", len(got))
+	}
+	var rerr *Error
+	if !errors.As(err, &rerr) {
+		t.Fatalf("error %v is not a *resolve.Error", err)
+	}
+	for _, bad := range []string{"missing/img:1", "ok/img:nope"} {
+		if !strings.Contains(err.Error(), bad) {
+			t.Errorf("error does not name %s:\n%v", bad, err)
+		}
+	}
+}
+
+func TestResolveRegistryDown(t *testing.T) {
+	reg := testregistry.Start()
+	addr := reg.Addr
+	reg.Close()
+	_, err := newTestResolver(t).Resolve(context.Background(), []imageref.Ref{mustRef(t, addr+"/a/b:1")})
+	var rerr *Error
+	if !errors.As(err, &rerr) || rerr.Ref != addr+"/a/b:1" {
+		t.Fatalf("error %v does not name the reference", err)
+	}
+}
+
+func TestResolveRefusesPlainHTTPOffLoopback(t *testing.T) {
+	r := newTestResolver(t)
+	for host, want := range map[string]bool{
+		"localhost:5000": true, "127.0.0.1:5000": true, "127.1.2.3": true, "[::1]:5000": true,
+		"10.0.0.1:5000": false, "registry.local": false, "ghcr.io": false,
+	} {
+		if got := r.plainHTTPAllowed(host); got != want {
+			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+	r = newTestResolver(t, WithInsecure("10.0.0.1:5000"))
+	if !r.plainHTTPAllowed("10.0.0.1:5000") {
+		t.Error("a registry marked insecure is not allowed plain HTTP")
+	}
+}
+
+// inFlight counts the most requests a transport had open at once.
+type inFlight struct {
+	inner     http.RoundTripper
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (t *inFlight) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	t.now++
+	t.peak = max(t.peak, t.now)
+	t.mu.Unlock()
+	defer func() { t.mu.Lock(); t.now--; t.mu.Unlock() }()
+	return t.inner.RoundTrip(req)
+}
+
+func TestResolveBoundsConcurrency(t *testing.T) {
+	reg := testregistry.Start()
+	defer reg.Close()
+	var refs []imageref.Ref
+	for i := range 40 {
+		ref := fmt.Sprintf("c/img:%d", i)
+		if _, err := reg.Push(ref, ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, mustRef(t, reg.Addr+"/"+ref))
+	}
+	tr := &inFlight{inner: http.DefaultTransport}
+	if _, err := newTestResolver(t, WithTransport(tr), WithConcurrency(3)).Resolve(context.Background(), refs); err != nil {
+		t.Fatal(err)
+	}
+	if tr.peak > 3 {
+		t.Errorf("%d requests in flight, want at most 3", tr.peak)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithKeychain(nil)} {
+		if _, err := New(o); err == nil {
+			t.Error("invalid option accepted")
+		}
+	}
+}

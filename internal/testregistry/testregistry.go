@@ -1,0 +1,135 @@
+// Package testregistry runs go-containerregistry's registry in-process on
+// loopback for tests and benchmarks, counts the requests it serves by kind,
+// and pushes small real images (with an os/architecture config) to it.
+package testregistry
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Registry is a running in-process registry.
+type Registry struct {
+	Addr string // host:port on 127.0.0.1
+
+	server *httptest.Server
+	paused atomic.Bool // true while the harness itself talks to the registry
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// Start starts a registry on a free loopback port.
+func Start() *Registry {
+	r := &Registry{counts: map[string]int{}}
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !r.paused.Load() {
+			r.mu.Lock()
+			r.counts[Kind(req)]++
+			r.counts["total"]++
+			r.mu.Unlock()
+		}
+		inner.ServeHTTP(w, req)
+	}))
+	r.Addr = r.server.Listener.Addr().(*net.TCPAddr).String()
+	return r
+}
+
+// Close stops the registry; later requests to Addr are refused.
+func (r *Registry) Close() { r.server.Close() }
+
+// Kind classifies a registry request: ping, head (manifest), get (manifest),
+// blob, or other.
+func Kind(req *http.Request) string {
+	p := req.URL.Path
+	switch {
+	case p == "/v2/" || p == "/v2":
+		return "ping"
+	case strings.Contains(p, "/manifests/") && req.Method == http.MethodHead:
+		return "head"
+	case strings.Contains(p, "/manifests/") && req.Method == http.MethodGet:
+		return "get"
+	case strings.Contains(p, "/blobs/"):
+		return "blob"
+	}
+	return "other"
+}
+
+// Counts returns the requests served since the last Reset, by kind, with
+// "total" for all of them.
+func (r *Registry) Counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.counts))
+	for k, v := range r.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset zeroes the counts.
+func (r *Registry) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts = map[string]int{}
+}
+
+// Push pushes a one-layer linux/amd64 image holding /base.txt with content
+// to ref (REPO:TAG on this registry, without the host) and returns its
+// digest. Its requests are not counted.
+func (r *Registry) Push(ref, content string) (string, error) {
+	r.paused.Store(true)
+	defer r.paused.Store(false)
+	return PushImage(r.Addr+"/"+ref, content)
+}
+
+// PushImage pushes the image Push describes to a full reference on any
+// registry.
+func PushImage(ref, content string) (string, error) {
+	img, err := Image(content, "linux", "amd64")
+	if err != nil {
+		return "", err
+	}
+	tag, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(tag, img); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
+}
+
+// Image is a one-layer image holding /base.txt with content, whose config
+// names os and architecture so that engines accept it.
+func Image(content, os, arch string) (v1.Image, error) {
+	img, err := crane.Image(map[string][]byte{"base.txt": []byte(content + "\n")})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = os, arch
+	return mutate.ConfigFile(img, cfg)
+}
