@@ -76,7 +76,7 @@ func (r Ref) WithDigest(digest string) Ref {
 func CheckDigest(d string) error {
 	alg, hex, ok := strings.Cut(d, ":")
 	if !ok {
-		return fmt.Errorf("digest %q has no algorithm (want sha256:<64 hex>)", d)
+		return errors.New("want sha256:HEX or sha512:HEX")
 	}
 	var want int
 	switch alg {
@@ -85,7 +85,7 @@ func CheckDigest(d string) error {
 	case "sha512":
 		want = 128
 	default:
-		return fmt.Errorf("digest algorithm %q is not supported (want sha256 or sha512)", alg)
+		return fmt.Errorf("unknown algorithm %q; want sha256 or sha512", truncate(alg))
 	}
 	if len(hex) != want {
 		return fmt.Errorf("%s digest has %d hex characters, want %d", alg, len(hex), want)
@@ -93,8 +93,16 @@ func CheckDigest(d string) error {
 	for i := 0; i < len(hex); i++ {
 		c := hex[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return fmt.Errorf("%s digest has a character %q that is not lower-case hex", alg, c)
+			return fmt.Errorf("%s digest must be lowercase hex (found %q at position %d)", alg, c, i+1)
 		}
 	}
 	return nil
+}
+
+// truncate keeps messages about garbage input short.
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
