@@ -4,6 +4,9 @@
 package imageref
 
 import (
+	// The digest library accepts only algorithms linked into the binary.
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"errors"
 	"fmt"
 	"strings"
