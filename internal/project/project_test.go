@@ -1,0 +1,166 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/lock"
+)
+
+var (
+	digestA = "sha256:" + strings.Repeat("a", 64)
+	digestB = "sha256:" + strings.Repeat("b", 64)
+	digestC = "sha256:" + strings.Repeat("c", 64)
+)
+
+func ref(t *testing.T, file string, line int, written string) dockerfile.Reference {
+	t.Helper()
+	img, err := imageref.Parse(written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dockerfile.Reference{File: file, Line: line, Kind: dockerfile.KindFrom, Written: written, Expanded: written, Image: img}
+}
+
+func parseLock(t *testing.T, text string) Lock {
+	t.Helper()
+	f, err := lock.Parse("images.lock", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Lock{Name: "images.lock", File: f, Data: []byte(text)}
+}
+
+func problemStrings(ps []Problem) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, "\n")
+}
+
+func TestVerify(t *testing.T) {
+	lk := parseLock(t, ""+
+		"docker.io/library/alpine 3 "+digestA+"\n"+
+		"docker.io/library/golang 1 "+digestB+"\n"+
+		"docker.io/library/unused 9 "+digestC+"\n")
+	refs := []dockerfile.Reference{
+		ref(t, "Dockerfile", 1, "alpine:3"),
+		ref(t, "Dockerfile", 2, "golang:1@"+digestA), // disagrees with the lock
+		ref(t, "b/Dockerfile", 5, "redis:7"),         // not locked
+		ref(t, "b/Dockerfile", 6, "docker.io/library/alpine:3@"+digestA),
+		ref(t, "b/Dockerfile", 7, "busybox@"+digestC), // digest only: nothing to lock
+	}
+	got := problemStrings(Verify(refs, lk))
+	want := "Dockerfile:2: golang:1@" + digestA + " is pinned to " + digestA + " in the file but to " + digestB + " in images.lock; correct the file, or run 'imglock lock' to take the file's digest\n" +
+		"b/Dockerfile:5: redis:7 is not in images.lock; run 'imglock lock' to add it\n" +
+		"images.lock:3: docker.io/library/unused:9 is not used by any Dockerfile; run 'imglock lock' to drop it"
+	if got != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestVerifyNonCanonicalLock(t *testing.T) {
+	lk := parseLock(t, "docker.io/library/golang 1 "+digestB+"\nalpine 3 "+digestA+"\n")
+	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, "golang:1")}
+	got := problemStrings(Verify(refs, lk))
+	if !strings.HasPrefix(got, "images.lock:1: images.lock is not in canonical form") || strings.Count(got, "\n") != 0 {
+		t.Errorf("problems:\n%s\nwant one, at line 1, about canonical form", got)
+	}
+	if p := Verify(refs, Lock{Name: "images.lock", File: lk.File, Data: lk.File.Format()}); len(p) != 0 {
+		t.Errorf("canonical lock: %v", p)
+	}
+}
+
+func realResolver() (resolve.Resolver, error) {
+	return resolve.New(resolve.WithKeychain(authn.NewMultiKeychain()))
+}
+
+func TestTidy(t *testing.T) {
+	reg := testregistry.Start()
+	defer reg.Close()
+	redis, err := reg.Push("redis:7", "redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpine, gone := reg.Addr+"/alpine", reg.Addr+"/gone"
+	path := filepath.Join(t.TempDir(), "images.lock")
+	old := alpine + " 3 " + digestA + "\n" + gone + " 1 " + digestC + "\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refs := []dockerfile.Reference{
+		ref(t, "Dockerfile", 1, alpine+":3"),
+		ref(t, "Dockerfile", 2, reg.Addr+"/redis:7"),
+		ref(t, "Dockerfile", 3, reg.Addr+"/golang:1@"+digestC), // seeds without a request
+	}
+	reg.Reset()
+	res, err := Tidy(context.Background(), refs, path, realResolver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := reg.Counts(); c["head"] != 1 || c["total"] != 2 {
+		t.Errorf("requests %v, want one ping and one HEAD (redis:7 only)", c)
+	}
+	data, _ := os.ReadFile(path)
+	want := alpine + " 3 " + digestA + "\n" + reg.Addr + "/golang 1 " + digestC + "\n" + reg.Addr + "/redis 7 " + redis + "\n"
+	if string(data) != want {
+		t.Errorf("lock:\n%s\nwant:\n%s", data, want)
+	}
+	if len(res.Changes) != 3 || res.Resolved != 1 {
+		t.Errorf("changes %+v (resolved %d), want golang and redis added, gone removed, one resolved", res.Changes, res.Resolved)
+	}
+
+	// Up to date: the resolver is not even created.
+	_, err = Tidy(context.Background(), refs, path, func() (resolve.Resolver, error) {
+		t.Error("resolver created for an up-to-date lock")
+		return nil, errors.New("no network")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTidyFailureLeavesLock(t *testing.T) {
+	reg := testregistry.Start()
+	reg.Close() // connections refused from here on
+	path := filepath.Join(t.TempDir(), "images.lock")
+	old := "docker.io/library/alpine 3 " + digestA + "\ndocker.io/library/gone 1 " + digestC + "\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, reg.Addr+"/redis:7")}
+	_, err := Tidy(context.Background(), refs, path, realResolver)
+	var rerr *resolve.Error
+	if !errors.As(err, &rerr) {
+		t.Fatalf("error %v, want a *resolve.Error", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != old {
+		t.Errorf("lock changed after a failed resolution:\n%s", data)
+	}
+}
+func TestTidyConflictingPins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "images.lock")
+	refs := []dockerfile.Reference{
+		ref(t, "a/Dockerfile", 1, "alpine:3@"+digestA),
+		ref(t, "b/Dockerfile", 4, "alpine:3@"+digestB),
+	}
+	_, err := Tidy(context.Background(), refs, path, nil)
+	var verr *VerifyError
+	if !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3@"+digestB+" is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Error("lock written despite the conflict")
+	}
+}
