@@ -119,18 +119,24 @@ func Find(root string, opts Options) ([]string, error) {
 }
 
 // IsDockerfile reports whether a file name (or the last element of a path)
-// is a Dockerfile by name: Dockerfile, Containerfile, NAME.Dockerfile,
-// Dockerfile.NAME and the Containerfile equivalents. Case is ignored, as
-// the Docker CLI also accepts "dockerfile" and editors "*.dockerfile".
-// NAME.dockerignore files, BuildKit's per-Dockerfile ignore files, are not.
+// is a Dockerfile by name: Dockerfile (or dockerfile, which the Docker CLI
+// also accepts), Containerfile, NAME.Dockerfile and Dockerfile.NAME, and
+// the Containerfile equivalents. The Dockerfile.NAME form is matched in its
+// exact case only, so that source files such as dockerfile.go are not taken
+// for Dockerfiles; the .dockerfile extension editors use is accepted.
+// NAME.dockerignore files, BuildKit's per-Dockerfile ignore files, are not
+// Dockerfiles.
 func IsDockerfile(name string) bool {
 	name = path.Base(filepath.ToSlash(name))
-	lower := strings.ToLower(name)
-	if strings.HasSuffix(lower, ".dockerignore") {
+	if strings.HasSuffix(strings.ToLower(name), ".dockerignore") {
 		return false
 	}
-	for _, base := range []string{"dockerfile", "containerfile"} {
-		if lower == base || strings.HasSuffix(lower, "."+base) || strings.HasPrefix(lower, base+".") {
+	switch name {
+	case "Dockerfile", "dockerfile", "Containerfile", "containerfile":
+		return true
+	}
+	for _, base := range []string{"Dockerfile", "Containerfile"} {
+		if strings.HasPrefix(name, base+".") || strings.HasSuffix(strings.ToLower(name), "."+strings.ToLower(base)) {
 			return true
 		}
 	}

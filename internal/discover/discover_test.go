@@ -31,6 +31,10 @@ func TestIsDockerfile(t *testing.T) {
 		{"docker-compose.yml", false},
 		{"README.md", false},
 		{"", false},
+		// Source files named after the package that parses Dockerfiles.
+		{"dockerfile.go", false},
+		{"internal/dockerfile/dockerfile_test.go", false},
+		{"containerfile.rs", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := IsDockerfile(tt.name); got != tt.want {

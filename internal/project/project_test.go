@@ -62,7 +62,7 @@ func TestVerify(t *testing.T) {
 		ref(t, "b/Dockerfile", 7, "busybox@"+digestC), // digest only: nothing to lock
 	}
 	got := problemStrings(Verify(refs, lk))
-	want := "Dockerfile:2: golang:1@" + digestA + " is pinned to " + digestA + " in the file but to " + digestB + " in images.lock; correct the file, or run 'imglock lock' to take the file's digest\n" +
+	want := "Dockerfile:2: golang:1 is pinned to " + digestA + " in the file but to " + digestB + " in images.lock; correct the file, or run 'imglock lock' to take the file's digest\n" +
 		"b/Dockerfile:5: redis:7 is not in images.lock; run 'imglock lock' to add it\n" +
 		"images.lock:3: docker.io/library/unused:9 is not used by any Dockerfile; run 'imglock lock' to drop it"
 	if got != want {
@@ -157,7 +157,7 @@ func TestTidyConflictingPins(t *testing.T) {
 	}
 	_, err := Tidy(context.Background(), refs, path, nil)
 	var verr *VerifyError
-	if !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3@"+digestB+" is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
+	if !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3 is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
 		t.Fatalf("error %v", err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {

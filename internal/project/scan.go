@@ -14,14 +14,16 @@ import (
 
 // Options says which Dockerfiles make up the project.
 type Options struct {
-	Root      string            // repository root; file names are shown relative to it
-	Files     []string          // explicit Dockerfiles; when set, discovery is skipped
+	Root      string            // repository root
+	Files     []string          // explicit Dockerfiles, relative to Root; when set, discovery is skipped
 	Exclude   []string          // extra glob patterns discovery skips
 	BuildArgs map[string]string // --build-arg values that override global ARG defaults
 }
 
 // Scan returns every base-image reference of the project, in file order.
-// Every file is read; the error joins the problems of all of them.
+// Files are named by their path joined to Root, so that messages point at
+// them from where the command runs. Every file is read; the error joins the
+// problems of all of them.
 func Scan(opts Options) ([]dockerfile.Reference, error) {
 	files := opts.Files
 	if len(files) == 0 {
@@ -36,16 +38,13 @@ func Scan(opts Options) ([]dockerfile.Reference, error) {
 		errs []error
 	)
 	for _, name := range files {
-		path := name
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(opts.Root, filepath.FromSlash(name))
-		}
+		path := opts.Path(name)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		r, err := dockerfile.Parse(name, data, opts.BuildArgs)
+		r, err := dockerfile.Parse(filepath.ToSlash(path), data, opts.BuildArgs)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -53,4 +52,14 @@ func Scan(opts Options) ([]dockerfile.Reference, error) {
 		refs = append(refs, r...)
 	}
 	return refs, errors.Join(errs...)
+}
+
+// Path is name (slash-separated, relative to Root, or absolute) as a path
+// from the working directory.
+func (o Options) Path(name string) string {
+	name = filepath.FromSlash(name)
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(o.Root, name)
 }

@@ -130,7 +130,7 @@ func wantedTags(refs []dockerfile.Reference, lockName string) (map[tagKey]bool, 
 		if first, ok := pinnedAt[k]; ok && pinned[k] != r.Image.Digest {
 			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
 				"%s is pinned to %s here but to %s at %s:%d; one tag has one digest in %s",
-				display(r), r.Image.Digest, pinned[k], first.File, first.Line, lockName)})
+				displayTag(r), r.Image.Digest, pinned[k], first.File, first.Line, lockName)})
 			continue
 		}
 		pinned[k] = r.Image.Digest

@@ -64,7 +64,7 @@ func Verify(refs []dockerfile.Reference, lk Lock) []Problem {
 		case r.Image.Digest != "" && r.Image.Digest != locked:
 			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
 				"%s is pinned to %s in the file but to %s in %s; correct the file, or run 'imglock lock' to take the file's digest",
-				display(r), r.Image.Digest, locked, lk.Name)})
+				displayTag(r), r.Image.Digest, locked, lk.Name)})
 		}
 	}
 	for _, e := range lk.File.Entries() {
@@ -94,6 +94,12 @@ func display(r dockerfile.Reference) string {
 		return fmt.Sprintf("%s (%s)", r.Expanded, r.Written)
 	}
 	return r.Expanded
+}
+
+// displayTag is display without the digest, for messages that name it apart.
+func displayTag(r dockerfile.Reference) string {
+	name, _, _ := strings.Cut(r.Expanded, "@")
+	return name
 }
 
 // firstDifference is the 1-based line where got first differs from want.

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/lock"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list every base-image reference and its lock state",
+		ArgsUsage: "[DOCKERFILE...]",
+		Description: `Lists each reference with its file and line, canonical name, tag and the
+digest images.lock holds for it ("unlocked" when none). Offline.
+
+Example:
+   $ imglock ls
+   Dockerfile:3  from  docker.io/library/golang:1.26-bookworm  sha256:a688600ca24f...`,
+		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the references as JSON"}},
+		Action: func(c *cli.Context) error {
+			opts, err := projectOptions(c)
+			if err != nil {
+				return err
+			}
+			refs, err := project.Scan(opts)
+			if err != nil {
+				return err
+			}
+			f, _, err := lock.ReadFile(lockPath(c))
+			if err != nil {
+				return err
+			}
+			entries := make([]lsEntry, len(refs))
+			for i, r := range refs {
+				entries[i] = newLsEntry(r, f)
+			}
+			if c.Bool(flagJSON) {
+				return printJSON(c, entries)
+			}
+			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			for _, e := range entries {
+				state := e.Locked
+				if state == "" {
+					state = e.State
+				}
+				fmt.Fprintf(w, "%s:%d\t%s\t%s\t%s\n", e.File, e.Line, e.Kind, e.Image, state)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+type lsEntry struct {
+	File       string `json:"file"`
+	Line       int    `json:"line"`
+	Kind       string `json:"kind"`
+	Written    string `json:"written"`
+	Image      string `json:"image"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest,omitempty"` // written in the Dockerfile
+	Locked     string `json:"locked,omitempty"` // held by images.lock
+	State      string `json:"state"`            // locked, unlocked, mismatch or pinned
+}
+
+func newLsEntry(r dockerfile.Reference, f *lock.File) lsEntry {
+	e := lsEntry{
+		File: r.File, Line: r.Line, Kind: string(r.Kind), Written: r.Written,
+		Image: r.Image.String(), Repository: r.Image.Repo, Tag: r.Image.Tag, Digest: r.Image.Digest,
+	}
+	if r.Image.Tag == "" {
+		e.State = "pinned" // digest only: nothing to lock
+		return e
+	}
+	locked, ok := f.Lookup(r.Image.Repo, r.Image.Tag)
+	switch {
+	case !ok:
+		e.State = "unlocked"
+	case r.Image.Digest != "" && r.Image.Digest != locked:
+		e.Locked, e.State = locked, "mismatch"
+	default:
+		e.Locked, e.State = locked, "locked"
+	}
+	return e
+}
