@@ -315,6 +315,10 @@ func head(ctx context.Context, reg name.Registry, ref imageref.Ref, t http.Round
 		return "", err
 	}
 	desc, err := remote.Head(tag, remote.WithTransport(t), remote.WithContext(ctx))
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return "", fmt.Errorf("not found: %s has no tag %q (HEAD answered 404)", ref.Repo, ref.Tag)
+	}
 	if err != nil {
 		return "", err
 	}
