@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/project"
 )
 
@@ -53,6 +54,16 @@ func version() string {
 
 func buildArgFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: flagBuildArg, Usage: "set a global ARG, as docker build does (`NAME=VALUE`)"}
+}
+
+// scanProject returns the references of the Dockerfiles the flags and
+// arguments choose.
+func scanProject(c *cli.Context) ([]dockerfile.Reference, error) {
+	opts, err := projectOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return project.Scan(opts)
 }
 
 // projectOptions reads the flags and arguments that choose the Dockerfiles.

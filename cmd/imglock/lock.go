@@ -27,11 +27,7 @@ Example:
    + docker.io/library/python 3.12-slim sha256:1f0e...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}},
 		Action: func(c *cli.Context) error {
-			opts, err := projectOptions(c)
-			if err != nil {
-				return err
-			}
-			refs, err := project.Scan(opts)
+			refs, err := scanProject(c)
 			if err != nil {
 				return err
 			}

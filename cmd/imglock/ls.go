@@ -7,7 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/dockerfile"
-	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -24,11 +23,7 @@ Example:
    Dockerfile:3  from  docker.io/library/golang:1.26-bookworm  sha256:a688600ca24f...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the references as JSON"}},
 		Action: func(c *cli.Context) error {
-			opts, err := projectOptions(c)
-			if err != nil {
-				return err
-			}
-			refs, err := project.Scan(opts)
+			refs, err := scanProject(c)
 			if err != nil {
 				return err
 			}
