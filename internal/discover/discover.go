@@ -12,13 +12,21 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
-// Options adjusts Find.
+// Options adjusts Find. Patterns are doublestar globs ("**" matches any
+// number of directories) over slash-separated paths relative to the root.
 type Options struct {
-	// Exclude holds extra glob patterns (path.Match syntax) matched against
-	// each slash-separated path relative to the root and against its base
-	// name; matching files are skipped, matching directories not entered.
+	// Include, when not empty, replaces discovery by name: the files found
+	// are exactly the regular files whose path matches one of these
+	// patterns, whatever their names, still skipping the directories Find
+	// never enters and Exclude.
+	Include []string
+	// Exclude holds patterns of paths to skip; a pattern without a slash
+	// also matches a base name anywhere. Matching files are skipped,
+	// matching directories not entered.
 	Exclude []string
 }
 
@@ -31,27 +39,70 @@ var skipDirs = map[string]bool{
 	"testdata":     true,
 }
 
-// Find returns the Dockerfiles under root as slash-separated paths relative
-// to root, sorted. Symlinked directories are not followed; a symlinked file
-// counts if it resolves to a regular file.
-func Find(root string, opts Options) ([]string, error) {
-	excludes := make([]string, 0, len(opts.Exclude))
-	for _, p := range opts.Exclude {
+// patterns cleans and validates the patterns of an option; empty ones are
+// ignored.
+func patterns(option string, list []string) ([]string, error) {
+	var out []string
+	for _, p := range list {
 		p = strings.TrimSuffix(filepath.ToSlash(p), "/")
 		if p == "" {
 			continue
 		}
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("exclude pattern %q: %w", p, err)
+		if !doublestar.ValidatePattern(p) {
+			return nil, fmt.Errorf("%s pattern %q: %w", option, p, doublestar.ErrBadPattern)
 		}
-		excludes = append(excludes, path.Clean(p))
+		out = append(out, path.Clean(p))
+	}
+	return out, nil
+}
+
+// Find returns the Dockerfiles under root as slash-separated paths relative
+// to root, sorted. Symlinked directories are not followed; a symlinked file
+// counts if it resolves to a regular file.
+func Find(root string, opts Options) ([]string, error) {
+	excludes, err := patterns("exclude", opts.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	includes, err := patterns("include", opts.Include)
+	if err != nil {
+		return nil, err
 	}
 	excluded := func(rel, name string) bool {
 		for _, p := range excludes {
-			if ok, _ := path.Match(p, rel); ok {
+			if doublestar.MatchUnvalidated(p, rel) {
 				return true
 			}
-			if ok, _ := path.Match(p, name); ok {
+			if !strings.Contains(p, "/") && doublestar.MatchUnvalidated(p, name) {
+				return true
+			}
+		}
+		return false
+	}
+	wanted := func(rel, name string) bool {
+		if len(includes) == 0 {
+			return IsDockerfile(name)
+		}
+		for _, p := range includes {
+			if doublestar.MatchUnvalidated(p, rel) {
+				return true
+			}
+		}
+		return false
+	}
+	// A directory outside the literal leading directories of every include
+	// pattern holds no match: "docker/**" never needs src/ walked.
+	var bases []string
+	for _, p := range includes {
+		base, _ := doublestar.SplitPattern(p)
+		bases = append(bases, base)
+	}
+	mayHold := func(rel string) bool {
+		if len(includes) == 0 {
+			return true
+		}
+		for _, b := range bases {
+			if b == "." || rel == b || strings.HasPrefix(rel, b+"/") || strings.HasPrefix(b, rel+"/") {
 				return true
 			}
 		}
@@ -84,12 +135,12 @@ func Find(root string, opts Options) ([]string, error) {
 		rel = filepath.ToSlash(rel)
 		name := d.Name()
 		if d.IsDir() {
-			if skipDirs[name] || excluded(rel, name) {
+			if skipDirs[name] || excluded(rel, name) || !mayHold(rel) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !IsDockerfile(name) || excluded(rel, name) {
+		if !wanted(rel, name) || excluded(rel, name) {
 			return nil
 		}
 		switch {

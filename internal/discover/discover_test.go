@@ -1,11 +1,14 @@
 package discover
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 func TestIsDockerfile(t *testing.T) {
@@ -233,5 +236,192 @@ func TestFindEmpty(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestFindExcludeDoublestar(t *testing.T) {
+	root := tree(t,
+		"Dockerfile",
+		"examples/Dockerfile",
+		"examples/a/b/app.Dockerfile",
+		"gen/x.Dockerfile",
+		"svc/gen/y.Dockerfile",
+		"svc/gen/Dockerfile",
+		"svc/gen/deep/z.Dockerfile",
+		"svc/Dockerfile.dev",
+		"svc/api/Dockerfile.dev",
+	)
+	for _, tt := range []struct {
+		desc    string
+		exclude []string
+		want    []string
+	}{
+		{
+			desc:    "directory and everything under it",
+			exclude: []string{"examples/**"},
+			want:    []string{"Dockerfile", "gen/x.Dockerfile", "svc/Dockerfile.dev", "svc/api/Dockerfile.dev", "svc/gen/Dockerfile", "svc/gen/deep/z.Dockerfile", "svc/gen/y.Dockerfile"},
+		},
+		{
+			desc:    "files in a directory at any depth",
+			exclude: []string{"**/gen/*.Dockerfile"},
+			want:    []string{"Dockerfile", "examples/Dockerfile", "examples/a/b/app.Dockerfile", "svc/Dockerfile.dev", "svc/api/Dockerfile.dev", "svc/gen/Dockerfile", "svc/gen/deep/z.Dockerfile"},
+		},
+		{
+			desc:    "directory at any depth",
+			exclude: []string{"**/gen", "svc/**/*.dev"},
+			want:    []string{"Dockerfile", "examples/Dockerfile", "examples/a/b/app.Dockerfile"},
+		},
+		{
+			desc:    "alternatives",
+			exclude: []string{"{examples,svc}"},
+			want:    []string{"Dockerfile", "gen/x.Dockerfile"},
+		},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			got, err := Find(root, Options{Exclude: tt.exclude})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Find\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindInclude(t *testing.T) {
+	root := tree(t,
+		"Dockerfile",
+		"README.md",
+		"docker/app.Dockerfile",
+		"docker/sub/web.Dockerfile",
+		"docker/notes.txt",
+		"docker/examples/demo.Dockerfile",
+		"build/image.def",
+		"build/Dockerfile",
+		"deep/a/b/c/Dockerfile",
+		"deep/a/other/Dockerfile",
+		"services/api/Dockerfile",
+		"services/api/api.dev.Dockerfile",
+		"testdata/x.Dockerfile",
+		"vendor/y/Dockerfile",
+		"empty/",
+	)
+	for _, tt := range []struct {
+		desc             string
+		include, exclude []string
+		want             []string
+	}{
+		{
+			desc:    "globs replace discovery by name",
+			include: []string{"docker/**/*.Dockerfile", "Dockerfile", "build/*.def", "deep/a/b/c/Dockerfile"},
+			want:    []string{"Dockerfile", "build/image.def", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile"},
+		},
+		{
+			desc:    "a pattern without a slash is relative to the root",
+			include: []string{"Dockerfile"},
+			want:    []string{"Dockerfile"},
+		},
+		{
+			desc:    "skipped directories stay skipped",
+			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
+			want:    []string{"Dockerfile", "build/Dockerfile", "deep/a/b/c/Dockerfile", "deep/a/other/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile", "services/api/api.dev.Dockerfile"},
+		},
+		{
+			desc:    "include and exclude combine",
+			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
+			exclude: []string{"**/examples/**", "*.dev.Dockerfile", "deep/a/other", "build"},
+			want:    []string{"Dockerfile", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile"},
+		},
+		{
+			desc:    "only files",
+			include: []string{"**"},
+			exclude: []string{"deep", "docker", "services"},
+			want:    []string{"Dockerfile", "README.md", "build/Dockerfile", "build/image.def"},
+		},
+		{
+			desc:    "empty patterns are ignored",
+			include: []string{"", "docker/*.txt", "./build/Dockerfile"},
+			want:    []string{"build/Dockerfile", "docker/notes.txt"},
+		},
+		{
+			desc:    "no match",
+			include: []string{"nothing/**"},
+			want:    nil,
+		},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			got, err := Find(root, Options{Include: tt.include, Exclude: tt.exclude})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Find\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindIncludeSymlinks(t *testing.T) {
+	root := tree(t, "real/build.def", "other/x.def")
+	for name, target := range map[string]string{
+		"real/link.def":  "build.def",
+		"real/gone.def":  "missing",
+		"real/dir.def":   filepath.Join(root, "other"),
+		"real/otherdir":  filepath.Join(root, "other"),
+		"real/other.def": filepath.Join(root, "other", "x.def"),
+	} {
+		if err := os.Symlink(target, filepath.Join(root, filepath.FromSlash(name))); err != nil {
+			t.Skipf("symlinks unavailable: %v", err)
+		}
+	}
+	got, err := Find(root, Options{Include: []string{"real/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"real/build.def", "real/link.def", "real/other.def"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Find\n got %q\nwant %q", got, want)
+	}
+}
+
+// Directories no include pattern can match in are not read.
+func TestFindIncludePrunes(t *testing.T) {
+	root := tree(t, "docker/a/Dockerfile", "src/Dockerfile", "docs/Dockerfile")
+	locked := filepath.Join(root, "src")
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	if _, err := os.ReadDir(locked); err == nil {
+		t.Skip("an unreadable directory is readable here (running as root?)")
+	}
+	if _, err := Find(root, Options{}); err == nil {
+		t.Fatal("want an error walking an unreadable directory without include patterns")
+	}
+	got, err := Find(root, Options{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"docker/a/Dockerfile", "docs/Dockerfile"}; !slices.Equal(got, want) {
+		t.Errorf("Find\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestFindBadInclude(t *testing.T) {
+	root := tree(t, "Dockerfile")
+	for _, opts := range []Options{
+		{Include: []string{"ok/**", "[a-"}},
+		{Include: []string{"a/{b"}},
+		{Exclude: []string{"x\\"}},
+	} {
+		_, err := Find(root, opts)
+		if !errors.Is(err, doublestar.ErrBadPattern) {
+			t.Errorf("Find(%+v) error = %v, want ErrBadPattern", opts, err)
+		}
+	}
+	_, err := Find(root, Options{Include: []string{"[a-"}})
+	if want := `include pattern "[a-": syntax error in pattern`; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
 	}
 }
