@@ -1,18 +1,25 @@
 // Package resolve turns image tags into the content digests a registry serves
 // for them, over go-containerregistry, with the fewest requests: one /v2/
-// ping and one token per registry, one HEAD per unique tag, bounded
-// concurrency per registry.
+// ping and one token per registry, one HEAD per unique tag (a GET only when
+// per-platform digests are wanted or the registry omits the digest header),
+// bounded concurrency per registry.
 package resolve
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,13 +31,21 @@ import (
 
 // Resolver resolves tags to digests.
 type Resolver interface {
-	Resolve(ctx context.Context, refs []imageref.Ref) ([]Result, error)
+	Resolve(ctx context.Context, reqs []Request) ([]Result, error)
 }
 
-// Result is one tag and the digest it resolved to.
+// Request asks for the digest of one tag and, optionally, of the manifests
+// it holds for some platforms.
+type Request struct {
+	Ref       imageref.Ref // repository and tag; with a digest, that manifest is read instead of the tag's
+	Platforms []string     // OS/ARCH[/VARIANT] whose manifest digests are wanted
+}
+
+// Result is one tag and the digests it resolved to.
 type Result struct {
-	Ref    imageref.Ref // repository and tag, without digest
-	Digest string
+	Ref       imageref.Ref      // as requested
+	Digest    string            // what the tag points at: an index or a manifest
+	Platforms map[string]string // requested platform -> its manifest digest
 }
 
 // Error is a failure to resolve one reference (or to reach its registry).
@@ -43,19 +58,32 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// DefaultConcurrency is how many requests go to one registry at once.
-const DefaultConcurrency = 32
+// DefaultConcurrency is how many requests go to one registry at once: enough
+// to resolve a hundred tags in a few round trips, few enough not to look
+// like abuse to a public registry.
+const DefaultConcurrency = 64
 
 // scopesPerToken bounds the repository scopes asked for in one token request,
 // keeping the token URL well under common URL-length limits.
 const scopesPerToken = 50
 
+// RegistryOptions are the settings of one registry host.
+type RegistryOptions struct {
+	Insecure    bool   // plain HTTP allowed
+	Mirror      string // host[:port] that serves this registry's content instead
+	Concurrency int    // requests in flight; 0 means the resolver's default
+	CAFile      string // PEM bundle of CAs trusted for this registry, besides the system's
+}
+
 // Remote resolves against registries over the network.
 type Remote struct {
 	keychain    authn.Keychain
 	base        http.RoundTripper
+	retry       *RetryPolicy
 	concurrency int
-	insecure    map[string]bool
+	registries  map[string]RegistryOptions
+	log         io.Writer
+	progress    func(done, total int)
 }
 
 var _ Resolver = (*Remote)(nil)
@@ -85,6 +113,14 @@ func WithTransport(t http.RoundTripper) Option {
 	}
 }
 
+// WithRetry sets how failed requests are retried (default DefaultRetryPolicy).
+func WithRetry(p RetryPolicy) Option {
+	return func(r *Remote) error {
+		r.retry = &p
+		return nil
+	}
+}
+
 // WithConcurrency bounds the requests in flight to one registry.
 func WithConcurrency(n int) Option {
 	return func(r *Remote) error {
@@ -96,12 +132,43 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithInsecure allows plain HTTP for the named registries (host[:port]).
-func WithInsecure(registries ...string) Option {
+// WithRegistry sets the options of one registry host (as in image names:
+// docker.io, localhost:5000).
+func WithRegistry(host string, o RegistryOptions) Option {
 	return func(r *Remote) error {
-		for _, h := range registries {
-			r.insecure[h] = true
+		if o.Concurrency < 0 {
+			return fmt.Errorf("registry %s: concurrency must not be negative", host)
 		}
+		r.registries[host] = o
+		return nil
+	}
+}
+
+// WithInsecure allows plain HTTP for the named registries (host[:port]).
+func WithInsecure(hosts ...string) Option {
+	return func(r *Remote) error {
+		for _, h := range hosts {
+			o := r.registries[h]
+			o.Insecure = true
+			r.registries[h] = o
+		}
+		return nil
+	}
+}
+
+// WithLog writes one line per HTTP request (method, URL, status, time) to
+// w. Headers are never written: they carry credentials.
+func WithLog(w io.Writer) Option {
+	return func(r *Remote) error {
+		r.log = w
+		return nil
+	}
+}
+
+// WithProgress calls f as tags resolve, with the count done and the total.
+func WithProgress(f func(done, total int)) Option {
+	return func(r *Remote) error {
+		r.progress = f
 		return nil
 	}
 }
@@ -112,29 +179,49 @@ func New(opts ...Option) (*Remote, error) {
 		keychain:    authn.DefaultKeychain,
 		base:        remote.DefaultTransport,
 		concurrency: DefaultConcurrency,
-		insecure:    map[string]bool{},
+		registries:  map[string]RegistryOptions{},
 	}
 	for _, o := range opts {
 		if err := o(r); err != nil {
 			return nil, err
 		}
 	}
+	if r.retry == nil {
+		p := DefaultRetryPolicy()
+		r.retry = &p
+	}
 	return r, nil
 }
 
-// Resolve resolves each unique repository:tag once. Digests written in refs
-// are ignored: the tag is what is resolved. Results are sorted by reference;
-// the error lists every reference that failed.
-func (r *Remote) Resolve(ctx context.Context, refs []imageref.Ref) ([]Result, error) {
-	byRegistry := map[string][]imageref.Ref{}
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		ref.Digest = ""
-		if ref.Tag == "" || seen[ref.String()] {
+// Resolve resolves each unique reference once, asking for the union of the
+// platforms its requests name. Results are sorted by reference; the
+// error lists every reference that failed.
+func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) {
+	unique := map[string]*Request{}
+	var order []string
+	for _, req := range reqs {
+		if req.Ref.Tag == "" && req.Ref.Digest == "" {
 			continue
 		}
-		seen[ref.String()] = true
-		byRegistry[ref.Registry()] = append(byRegistry[ref.Registry()], ref)
+		key := req.Ref.String()
+		u, ok := unique[key]
+		if !ok {
+			u = &Request{Ref: req.Ref}
+			unique[key] = u
+			order = append(order, key)
+		}
+		for _, p := range req.Platforms {
+			if !slices.Contains(u.Platforms, p) {
+				u.Platforms = append(u.Platforms, p)
+			}
+		}
+	}
+	byEndpoint := map[string][]Request{}
+	for _, key := range order {
+		u := unique[key]
+		sort.Strings(u.Platforms)
+		ep := r.endpoint(u.Ref.Registry())
+		byEndpoint[ep] = append(byEndpoint[ep], *u)
 	}
 
 	var (
@@ -142,12 +229,19 @@ func (r *Remote) Resolve(ctx context.Context, refs []imageref.Ref) ([]Result, er
 		results []Result
 		errs    []error
 		wg      sync.WaitGroup
+		done    atomic.Int64
 	)
-	for _, group := range byRegistry {
+	tick := func() {
+		n := done.Add(1)
+		if r.progress != nil {
+			r.progress(int(n), len(order))
+		}
+	}
+	for ep, group := range byEndpoint {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := r.resolveRegistry(ctx, group)
+			res, err := r.resolveOn(ctx, ep, group, tick)
 			mu.Lock()
 			defer mu.Unlock()
 			results = append(results, res...)
@@ -161,49 +255,57 @@ func (r *Remote) Resolve(ctx context.Context, refs []imageref.Ref) ([]Result, er
 	return results, errors.Join(errs...)
 }
 
-// resolveRegistry resolves refs that all live on one registry.
-func (r *Remote) resolveRegistry(ctx context.Context, refs []imageref.Ref) ([]Result, []error) {
-	host := refs[0].Registry()
+// endpoint is the host requests for a registry go to: its mirror, if any.
+func (r *Remote) endpoint(host string) string {
+	if m := r.registries[host].Mirror; m != "" {
+		return m
+	}
+	return host
+}
+
+// resolveOn resolves reqs, whose requests all go to the host ep.
+func (r *Remote) resolveOn(ctx context.Context, ep string, reqs []Request, tick func()) ([]Result, []error) {
 	failAll := func(err error) []error {
-		errs := make([]error, len(refs))
-		for i, ref := range refs {
-			errs[i] = &Error{Ref: ref.String(), Err: err}
+		errs := make([]error, len(reqs))
+		for i, req := range reqs {
+			errs[i] = &Error{Ref: req.Ref.String(), Err: err}
+			tick()
 		}
 		return errs
 	}
-
-	reg, err := r.registry(host)
-	if err != nil {
-		return nil, failAll(err)
-	}
-	transports, err := r.connect(ctx, reg, refs)
+	c, err := r.connect(ctx, ep, reqs)
 	if err != nil {
 		return nil, failAll(err)
 	}
 
-	results := make([]Result, len(refs))
-	errs := make([]error, len(refs))
-	sem := make(chan struct{}, r.concurrency)
+	limit := r.concurrency
+	if n := r.registries[ep].Concurrency; n > 0 {
+		limit = n
+	}
+	results := make([]Result, len(reqs))
+	errs := make([]error, len(reqs))
+	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
-	for i, ref := range refs {
+	for i, req := range reqs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer tick()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			digest, err := head(ctx, reg, ref, transports[ref.Repo])
+			res, err := c.resolve(ctx, req)
 			if err != nil {
-				errs[i] = &Error{Ref: ref.String(), Err: err}
+				errs[i] = &Error{Ref: req.Ref.String(), Err: err}
 				return
 			}
-			results[i] = Result{Ref: ref, Digest: digest}
+			results[i] = res
 		}()
 	}
 	wg.Wait()
 
 	var ok []Result
 	var failed []error
-	for i := range refs {
+	for i := range reqs {
 		if errs[i] != nil {
 			failed = append(failed, errs[i])
 		} else {
@@ -213,19 +315,10 @@ func (r *Remote) resolveRegistry(ctx context.Context, refs []imageref.Ref) ([]Re
 	return ok, failed
 }
 
-func (r *Remote) registry(host string) (name.Registry, error) {
-	var opts []name.Option
-	if r.plainHTTPAllowed(host) {
-		opts = append(opts, name.Insecure)
-	}
-	// Docker Hub's API lives at index.docker.io; name does that mapping.
-	return name.NewRegistry(host, opts...)
-}
-
 // plainHTTPAllowed: HTTPS always, except loopback and registries marked
 // insecure.
 func (r *Remote) plainHTTPAllowed(host string) bool {
-	if r.insecure[host] {
+	if r.registries[host].Insecure {
 		return true
 	}
 	h := host
@@ -239,99 +332,118 @@ func (r *Remote) plainHTTPAllowed(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// transportFor is the base transport for one host: the CA bundle configured
+// for it, request logging, and retries.
+func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
+	t := r.base
+	if ca := r.registries[host].CAFile; ca != "" {
+		ht, ok := t.(*http.Transport)
+		if !ok {
+			return nil, fmt.Errorf("registry %s: a CA bundle needs an *http.Transport", host)
+		}
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("registry %s: reading CA bundle: %w", host, err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("registry %s: CA bundle %s holds no PEM certificate", host, ca)
+		}
+		ht = ht.Clone()
+		if ht.TLSClientConfig == nil {
+			ht.TLSClientConfig = &tls.Config{}
+		}
+		ht.TLSClientConfig.RootCAs = pool
+		t = ht
+	}
+	if r.log != nil {
+		t = &logTransport{inner: t, w: r.log}
+	}
+	return NewRetryTransport(t, *r.retry), nil
+}
+
 // connect pings the registry once and, when it asks for bearer tokens, fetches
-// one token covering every repository resolved on it. It returns the
-// authenticated transport for each repository.
-func (r *Remote) connect(ctx context.Context, reg name.Registry, refs []imageref.Ref) (map[string]http.RoundTripper, error) {
+// one token covering every repository resolved on it.
+func (r *Remote) connect(ctx context.Context, ep string, reqs []Request) (*client, error) {
+	var nameOpts []name.Option
+	if r.plainHTTPAllowed(ep) {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	// Docker Hub's API lives at index.docker.io; name does that mapping.
+	reg, err := name.NewRegistry(ep, nameOpts...)
+	if err != nil {
+		return nil, err
+	}
+	base, err := r.transportFor(ep)
+	if err != nil {
+		return nil, err
+	}
 	auth, err := authn.Resolve(ctx, r.keychain, reg)
 	if err != nil {
-		return nil, fmt.Errorf("reading credentials for %s: %w", reg.RegistryStr(), err)
+		return nil, fmt.Errorf("reading credentials for %s: %w", ep, err)
 	}
-	ch, err := transport.Ping(ctx, reg, r.base)
+	ch, err := transport.Ping(ctx, reg, base)
 	if err != nil {
 		return nil, err
 	}
 	scheme := "https"
 	if ch.Insecure {
-		if !r.plainHTTPAllowed(reg.RegistryStr()) {
-			return nil, fmt.Errorf("registry %s answered only over plain HTTP; mark it insecure in imglock.toml to allow that", reg.RegistryStr())
+		if !r.plainHTTPAllowed(ep) {
+			return nil, fmt.Errorf("registry %s answered only over plain HTTP; mark it insecure in imglock.toml to allow that", ep)
 		}
 		scheme = "http"
 	}
-	base := &schemeTransport{scheme: scheme, host: reg.RegistryStr(), inner: r.base}
+	base = &schemeTransport{scheme: scheme, host: reg.RegistryStr(), inner: base}
+	c := &client{reg: reg, scheme: scheme, nameOpts: nameOpts, transports: map[string]*http.Client{}}
 
 	var repos []string
-	for _, ref := range refs {
-		if !contains(repos, ref.Repo) {
-			repos = append(repos, ref.Repo)
+	for _, req := range reqs {
+		if !slices.Contains(repos, req.Ref.Repo) {
+			repos = append(repos, req.Ref.Repo)
 		}
 	}
-	out := make(map[string]http.RoundTripper, len(repos))
 	if !strings.EqualFold(ch.Scheme, "bearer") {
 		t, err := transport.FromToken(reg, auth, base, ch, nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, repo := range repos {
-			out[repo] = t
+			c.transports[repo] = &http.Client{Transport: t, CheckRedirect: sameHostRedirect}
 		}
-		return out, nil
+		return c, nil
 	}
-	for len(repos) > 0 {
-		chunk := repos[:min(scopesPerToken, len(repos))]
-		repos = repos[len(chunk):]
+	for chunk := range slices.Chunk(repos, scopesPerToken) {
 		scopes := make([]string, len(chunk))
 		for i, repo := range chunk {
-			scopes[i] = reg.Repo(strings.TrimPrefix(repo, "docker.io/")).Scope(transport.PullScope)
+			scopes[i] = c.repository(repo).Scope(transport.PullScope)
 		}
 		tok, err := transport.Exchange(ctx, reg, auth, base, scopes, ch)
 		if err != nil {
-			return nil, fmt.Errorf("getting a token from %s: %w", reg.RegistryStr(), err)
+			return nil, fmt.Errorf("getting a token for %s: %w", ep, err)
 		}
 		t, err := transport.FromToken(reg, auth, base, ch, tok)
 		if err != nil {
 			return nil, err
 		}
 		for _, repo := range chunk {
-			out[repo] = t
+			c.transports[repo] = &http.Client{Transport: t, CheckRedirect: sameHostRedirect}
 		}
 	}
-	return out, nil
+	return c, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+// sameHostRedirect keeps manifest requests on the registry asked: a tag's
+// manifest has no business elsewhere. Blobs may go to a CDN (Docker Hub
+// does that); the bearer token is only ever sent to the registry's host.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
 	}
-	return false
-}
-
-// head asks the registry for the digest a tag points at, without pulling it.
-func head(ctx context.Context, reg name.Registry, ref imageref.Ref, t http.RoundTripper) (string, error) {
-	tag, err := name.NewTag(ref.String(), nameOptions(reg)...)
-	if err != nil {
-		return "", err
-	}
-	desc, err := remote.Head(tag, remote.WithTransport(t), remote.WithContext(ctx))
-	var terr *transport.Error
-	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return "", fmt.Errorf("not found: %s has no tag %q (HEAD answered 404)", ref.Repo, ref.Tag)
-	}
-	if err != nil {
-		return "", err
-	}
-	d := desc.Digest.String()
-	if err := imageref.CheckDigest(d); err != nil {
-		return "", fmt.Errorf("registry answered an unusable digest: %w", err)
-	}
-	return d, nil
-}
-
-func nameOptions(reg name.Registry) []name.Option {
-	if reg.Scheme() == "http" {
-		return []name.Option{name.Insecure}
+	if strings.Contains(via[0].URL.Path, "/manifests/") && req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("refusing a redirect of a manifest request from %s to another host, %s", via[0].URL.Host, req.URL.Host)
 	}
 	return nil
 }

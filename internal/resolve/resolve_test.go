@@ -25,13 +25,13 @@ func newTestResolver(t testing.TB, opts ...Option) *Remote {
 	return r
 }
 
-func mustRef(t testing.TB, s string) imageref.Ref {
+func mustRef(t testing.TB, s string) Request {
 	t.Helper()
 	r, err := imageref.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return Request{Ref: r}
 }
 
 func TestResolveDigestsAndRequestCount(t *testing.T) {
@@ -46,7 +46,7 @@ func TestResolveDigestsAndRequestCount(t *testing.T) {
 		}
 		want[reg.Addr+"/"+ref] = d
 	}
-	var refs []imageref.Ref
+	var refs []Request
 	for s := range want {
 		refs = append(refs, mustRef(t, s), mustRef(t, s)) // each twice: resolved once
 	}
@@ -76,7 +76,7 @@ func TestResolveReportsEveryFailure(t *testing.T) {
 	if _, err := reg.Push("ok/img:1", "x"); err != nil {
 		t.Fatal(err)
 	}
-	refs := []imageref.Ref{
+	refs := []Request{
 		mustRef(t, reg.Addr+"/ok/img:1"),
 		mustRef(t, reg.Addr+"/missing/img:1"),
 		mustRef(t, reg.Addr+"/ok/img:nope"),
@@ -100,7 +100,7 @@ func TestResolveRegistryDown(t *testing.T) {
 	reg := testregistry.Start()
 	addr := reg.Addr
 	reg.Close()
-	_, err := newTestResolver(t).Resolve(context.Background(), []imageref.Ref{mustRef(t, addr+"/a/b:1")})
+	_, err := newTestResolver(t).Resolve(context.Background(), []Request{mustRef(t, addr+"/a/b:1")})
 	var rerr *Error
 	if !errors.As(err, &rerr) || rerr.Ref != addr+"/a/b:1" {
 		t.Fatalf("error %v does not name the reference", err)
@@ -142,7 +142,7 @@ func (t *inFlight) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestResolveBoundsConcurrency(t *testing.T) {
 	reg := testregistry.Start()
 	defer reg.Close()
-	var refs []imageref.Ref
+	var refs []Request
 	for i := range 40 {
 		ref := fmt.Sprintf("c/img:%d", i)
 		if _, err := reg.Push(ref, ref); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -116,6 +117,61 @@ func PushImage(ref, content string) (string, error) {
 		return "", err
 	}
 	return d.String(), nil
+}
+
+// PushIndex pushes a multi-platform index to ref on this registry, with one
+// image per platform ("linux/arm64", "linux/arm/v7") holding /base.txt with
+// content and its platform. It returns the index digest and each
+// platform's manifest digest. Its requests are not counted.
+func (r *Registry) PushIndex(ref, content string, platforms ...string) (string, map[string]string, error) {
+	r.paused.Store(true)
+	defer r.paused.Store(false)
+	return PushIndexImage(r.Addr+"/"+ref, content, platforms...)
+}
+
+// PushIndexImage pushes the index PushIndex describes to a full reference.
+func PushIndexImage(ref, content string, platforms ...string) (string, map[string]string, error) {
+	var idx v1.ImageIndex = empty.Index
+	digests := map[string]string{}
+	for _, p := range platforms {
+		plat, err := v1.ParsePlatform(p)
+		if err != nil {
+			return "", nil, err
+		}
+		img, err := Image(content+" "+p, plat.OS, plat.Architecture)
+		if err != nil {
+			return "", nil, err
+		}
+		if plat.Variant != "" {
+			cfg, err := img.ConfigFile()
+			if err != nil {
+				return "", nil, err
+			}
+			cfg = cfg.DeepCopy()
+			cfg.Variant = plat.Variant
+			if img, err = mutate.ConfigFile(img, cfg); err != nil {
+				return "", nil, err
+			}
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return "", nil, err
+		}
+		digests[p] = d.String()
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
+	}
+	tag, err := name.ParseReference(ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		return "", nil, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return "", nil, err
+	}
+	return d.String(), digests, nil
 }
 
 // Image is a one-layer image holding /base.txt with content, whose config

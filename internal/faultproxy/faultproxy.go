@@ -1,0 +1,303 @@
+// Package faultproxy is a reverse proxy on loopback that misbehaves on
+// purpose in front of a real registry: added latency, error answers with
+// Retry-After, connection resets, stalls, a missing Docker-Content-Digest.
+// Tests and benchmarks use it for the faults a real registry cannot be made
+// to produce; everything else is the real registry behind it.
+//
+// Faults apply by default only to manifest HEAD and GET requests, the ones
+// that resolve tags, so that a test of tag resolution is not thrown off by
+// its ping or token; FaultAllRequests widens them to every request. Faults
+// queue in the order they are set: Fail(2, ...) then Reset(1) answers two
+// errors, then resets one connection, then forwards.
+package faultproxy
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imglock/imglock/internal/testregistry"
+)
+
+// Proxy is a running fault proxy.
+type Proxy struct {
+	Addr string // host:port on 127.0.0.1; the registry as clients see it
+
+	target   string
+	srv      *http.Server
+	upstream *http.Transport
+	closing  chan struct{}
+	once     sync.Once
+
+	mu      sync.Mutex
+	latency time.Duration
+	faults  []fault // pending, in order
+	all     bool
+	strip   bool
+	counts  map[string]int
+}
+
+type faultKind int
+
+const (
+	failStatus faultKind = iota
+	resetConn
+	stall
+)
+
+type fault struct {
+	kind       faultKind
+	n          int
+	status     int
+	retryAfter string
+}
+
+// Start starts a proxy on a free loopback port in front of target, the
+// host:port of a registry served over plain HTTP. It panics if it cannot
+// listen, as httptest does.
+func Start(target string) *Proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("faultproxy: listening: %v", err))
+	}
+	p := &Proxy{
+		Addr:    ln.Addr().String(),
+		target:  target,
+		closing: make(chan struct{}),
+		counts:  map[string]int{},
+		// No proxy from the environment: the upstream is on loopback.
+		upstream: &http.Transport{MaxIdleConnsPerHost: 100, IdleConnTimeout: 30 * time.Second},
+	}
+	up := &url.URL{Scheme: "http", Host: target}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(up)
+			r.Out.Host = target
+		},
+		Transport:      p.upstream,
+		ModifyResponse: p.modifyResponse,
+		ErrorLog:       log.New(io.Discard, "", 0),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "faultproxy: upstream: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+	p.srv = &http.Server{
+		Handler:           p.handler(rp),
+		ErrorLog:          log.New(io.Discard, "", 0),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go p.srv.Serve(ln)
+	return p
+}
+
+// Close stops the proxy, ends stalled requests and closes every connection.
+func (p *Proxy) Close() {
+	p.once.Do(func() {
+		// Connections first: a stalled handler that returned on an open
+		// connection would answer 200.
+		p.srv.Close()
+		close(p.closing)
+		p.upstream.CloseIdleConnections()
+	})
+}
+
+// SetLatency delays every request by d before it is answered or forwarded.
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latency = d
+}
+
+// Fail answers the next n requests with status and, unless retryAfter is
+// "", that Retry-After header, without reaching the registry. The body is a
+// registry-style JSON error.
+func (p *Proxy) Fail(n int, status int, retryAfter string) {
+	p.add(fault{kind: failStatus, n: n, status: status, retryAfter: retryAfter})
+}
+
+// Reset resets the TCP connection of the next n requests (RST, not FIN),
+// as a crashing registry or a middlebox would.
+func (p *Proxy) Reset(n int) { p.add(fault{kind: resetConn, n: n}) }
+
+// Stall leaves the next n requests unanswered until the client gives up or
+// the proxy is closed.
+func (p *Proxy) Stall(n int) { p.add(fault{kind: stall, n: n}) }
+
+// ClearFaults drops the faults not yet applied.
+func (p *Proxy) ClearFaults() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
+}
+
+// FaultAllRequests makes faults apply to every request (pings, tokens,
+// blobs), not only manifest HEAD and GET.
+func (p *Proxy) FaultAllRequests(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.all = on
+}
+
+// StripDigest removes Docker-Content-Digest from every response.
+func (p *Proxy) StripDigest(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.strip = on
+}
+
+// Counts returns the requests received since the last ResetCounts, by kind
+// as testregistry.Kind classifies them, with "total" for all of them.
+// Faulted requests count too.
+func (p *Proxy) Counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.counts))
+	for k, v := range p.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCounts zeroes the counts.
+func (p *Proxy) ResetCounts() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts = map[string]int{}
+}
+
+func (p *Proxy) add(f fault) {
+	if f.n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, f)
+}
+
+// take counts r and returns the fault it gets, if any.
+func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kind := testregistry.Kind(r)
+	p.counts[kind]++
+	p.counts["total"]++
+	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
+		return fault{}, false, p.latency
+	}
+	f = p.faults[0]
+	if p.faults[0].n--; p.faults[0].n == 0 {
+		p.faults = p.faults[1:]
+	}
+	return f, true, p.latency
+}
+
+func (p *Proxy) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, faulted, latency := p.take(r)
+		if latency > 0 {
+			t := time.NewTimer(latency)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			case <-p.closing:
+				return
+			}
+		}
+		if !faulted {
+			next.ServeHTTP(w, r)
+			return
+		}
+		switch f.kind {
+		case failStatus:
+			writeError(w, r, f.status, f.retryAfter)
+		case resetConn:
+			resetConnection(w)
+		case stall:
+			select {
+			case <-r.Context().Done():
+			case <-p.closing:
+			}
+		}
+	})
+}
+
+// writeError answers as a registry does: JSON error body, API version header.
+func writeError(w http.ResponseWriter, r *http.Request, status int, retryAfter string) {
+	code := "UNKNOWN"
+	switch status {
+	case http.StatusTooManyRequests:
+		code = "TOOMANYREQUESTS"
+	case http.StatusServiceUnavailable:
+		code = "UNAVAILABLE"
+	}
+	body := fmt.Sprintf(`{"errors":[{"code":%q,"message":"faultproxy: injected %d"}]}`+"\n", code, status)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Docker-Distribution-API-Version", "registry/2.0")
+	if retryAfter != "" {
+		h.Set("Retry-After", retryAfter)
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, body)
+	}
+}
+
+// resetConnection closes the client's connection with linger 0, which sends
+// a TCP RST: the client reads "connection reset by peer".
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("faultproxy: connection cannot be hijacked")
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// modifyResponse makes upstream URLs in headers name the proxy, so clients
+// keep talking to it, and strips the digest header when asked.
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	for _, k := range []string{"Location", "Content-Location"} {
+		if v := resp.Header.Get(k); v != "" {
+			resp.Header.Set(k, p.rewriteURL(v))
+		}
+	}
+	if vs := resp.Header.Values("Www-Authenticate"); len(vs) > 0 {
+		resp.Header.Del("Www-Authenticate")
+		for _, v := range vs {
+			resp.Header.Add("Www-Authenticate", strings.ReplaceAll(v, "://"+p.target, "://"+p.Addr))
+		}
+	}
+	p.mu.Lock()
+	strip := p.strip
+	p.mu.Unlock()
+	if strip {
+		resp.Header.Del("Docker-Content-Digest")
+	}
+	return nil
+}
+
+func (p *Proxy) rewriteURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host != p.target {
+		return v // relative, or elsewhere (a CDN): leave it
+	}
+	u.Host = p.Addr
+	return u.String()
+}

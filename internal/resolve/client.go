@@ -1,0 +1,315 @@
+package resolve
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/imglock/imglock/internal/imageref"
+)
+
+// manifestLimit bounds what is read of a manifest or config: real ones are
+// a few KiB, and a hostile registry must not make us read forever.
+const manifestLimit = 4 << 20
+
+// acceptManifests are the media types a tag may point at.
+var acceptManifests = strings.Join([]string{
+	string(types.OCIImageIndex),
+	string(types.DockerManifestList),
+	string(types.OCIManifestSchema1),
+	string(types.DockerManifestSchema2),
+}, ",")
+
+// client talks to one registry host after connect authenticated it.
+type client struct {
+	reg        name.Registry
+	scheme     string
+	nameOpts   []name.Option
+	transports map[string]*http.Client // by canonical repository
+}
+
+// repository is the canonical repo as served by c.reg, which is its
+// registry or that registry's mirror.
+func (c *client) repository(repo string) name.Repository {
+	_, path, _ := strings.Cut(repo, "/")
+	return c.reg.Repo(path)
+}
+
+// target is one repository being read.
+type target struct {
+	repo      name.Repository // as served by the registry or mirror asked
+	canonical string          // as the lock names it
+	http      *http.Client
+}
+
+func (c *client) url(t target, kind, id string) string {
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", c.scheme, c.reg.RegistryStr(), t.repo.RepositoryStr(), kind, id)
+}
+
+// resolve answers one request: a HEAD when only the tag's digest is wanted,
+// a GET of the manifest when per-platform digests are wanted too. A request
+// that carries a digest reads that manifest instead of the tag's.
+func (c *client) resolve(ctx context.Context, req Request) (Result, error) {
+	res := Result{Ref: req.Ref}
+	t := target{repo: c.repository(req.Ref.Repo), canonical: req.Ref.Repo, http: c.transports[req.Ref.Repo]}
+	id := req.Ref.Tag
+	if req.Ref.Digest != "" {
+		id = req.Ref.Digest
+	}
+	var err error
+	if len(req.Platforms) == 0 {
+		res.Digest, err = c.head(ctx, t, id)
+		if !errors.Is(err, errNoDigest) {
+			return res, err
+		}
+	}
+	body, mediaType, digest, err := c.getManifest(ctx, t, id)
+	if err != nil {
+		return res, err
+	}
+	res.Digest = digest
+	if len(req.Platforms) > 0 {
+		res.Platforms, err = c.platformDigests(ctx, t, req, body, mediaType, digest)
+	}
+	return res, err
+}
+
+var errNoDigest = errors.New("registry answered HEAD without Docker-Content-Digest")
+
+// head asks for the digest a tag points at without downloading anything.
+func (c *client) head(ctx context.Context, t target, id string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.url(t, "manifests", id), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", acceptManifests)
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if err := checkStatus(resp, t.canonical, id); err != nil {
+		return "", err
+	}
+	d := resp.Header.Get("Docker-Content-Digest")
+	if d == "" {
+		return "", errNoDigest
+	}
+	if err := imageref.CheckDigest(d); err != nil {
+		return "", fmt.Errorf("registry answered an unusable Docker-Content-Digest %q: %w", truncate(d), err)
+	}
+	return d, nil
+}
+
+// getManifest downloads a manifest and computes its digest from the bytes;
+// a Docker-Content-Digest header that disagrees with them is refused.
+func (c *client) getManifest(ctx context.Context, t target, id string) (body []byte, mediaType types.MediaType, digest string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(t, "manifests", id), nil)
+	if err != nil {
+		return nil, "", "", err
+	}
+	req.Header.Set("Accept", acceptManifests)
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return nil, "", "", err
+	}
+	defer resp.Body.Close()
+	if err := checkStatus(resp, t.canonical, id); err != nil {
+		return nil, "", "", err
+	}
+	body, err = readLimited(resp.Body, "manifest")
+	if err != nil {
+		return nil, "", "", err
+	}
+	digest = sha256Digest(body)
+	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != digest {
+		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", truncate(h), digest)
+	}
+	if strings.HasPrefix(id, "sha256:") && id != digest {
+		return nil, "", "", fmt.Errorf("manifest %s has the digest %s", id, digest)
+	}
+	return body, types.MediaType(resp.Header.Get("Content-Type")), digest, nil
+}
+
+// platformDigests picks the manifest of each wanted platform: from the
+// index when the tag is multi-platform, or the tag's own manifest when its
+// config names that platform.
+func (c *client) platformDigests(ctx context.Context, t target, req Request, body []byte, mediaType types.MediaType, digest string) (map[string]string, error) {
+	out := map[string]string{}
+	if mediaType.IsIndex() || isIndex(body) {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("parsing the index: %w", err)
+		}
+		var have []string
+		for _, m := range idx.Manifests {
+			if m.Platform != nil && m.Platform.OS != "unknown" {
+				have = append(have, platformString(*m.Platform))
+			}
+		}
+		for _, want := range req.Platforms {
+			d, ok := pickPlatform(idx.Manifests, want)
+			if !ok {
+				return nil, fmt.Errorf("%s has no %s manifest (it has %s)", req.Ref, want, strings.Join(have, ", "))
+			}
+			out[want] = d
+		}
+		return out, nil
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parsing the manifest: %w", err)
+	}
+	cfg, err := c.getConfig(ctx, t, m.Config.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	got := platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	for _, want := range req.Platforms {
+		if !platformMatches(want, got) {
+			return nil, fmt.Errorf("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
+		}
+		out[want] = digest
+	}
+	return out, nil
+}
+
+func (c *client) getConfig(ctx context.Context, t target, digest string) (*v1.ConfigFile, error) {
+	if err := imageref.CheckDigest(digest); err != nil {
+		return nil, fmt.Errorf("manifest names an unusable config digest: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(t, "blobs", digest), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return nil, err
+	}
+	body, err := readLimited(resp.Body, "config")
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(digest, "sha256:") && sha256Digest(body) != digest {
+		return nil, fmt.Errorf("config blob does not match its digest %s", digest)
+	}
+	return v1.ParseConfigFile(bytes.NewReader(body))
+}
+
+// checkStatus turns a registry's error answer about a manifest into a clear
+// error.
+func checkStatus(resp *http.Response, repo, id string) error {
+	if resp.StatusCode == http.StatusNotFound {
+		what := fmt.Sprintf("tag %q", id)
+		if strings.Contains(id, ":") {
+			what = "manifest " + id
+		}
+		return fmt.Errorf("not found: %s has no %s (%s answered 404)", repo, what, resp.Request.Method)
+	}
+	return transport.CheckError(resp, http.StatusOK)
+}
+
+func readLimited(r io.Reader, what string) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, manifestLimit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s: %w", what, err)
+	}
+	if len(body) > manifestLimit {
+		return nil, fmt.Errorf("the %s is larger than %d bytes; refusing it", what, manifestLimit)
+	}
+	return body, nil
+}
+
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// isIndex tells an index from a manifest by its content, for registries
+// that send no or a generic Content-Type.
+func isIndex(body []byte) bool {
+	var probe struct {
+		Manifests []any `json:"manifests"`
+		Layers    []any `json:"layers"`
+	}
+	return json.Unmarshal(body, &probe) == nil && probe.Manifests != nil && probe.Layers == nil
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// defaultVariant is the variant an architecture has when none is written,
+// as containerd normalises them.
+var defaultVariant = map[string]string{"arm64": "v8", "arm": "v7"}
+
+// platformMatches reports whether a manifest for have serves want.
+func platformMatches(want, have string) bool {
+	norm := func(s string) string {
+		parts := strings.Split(s, "/")
+		if len(parts) == 2 {
+			if v := defaultVariant[parts[1]]; v != "" {
+				parts = append(parts, v)
+			}
+		}
+		return strings.Join(parts, "/")
+	}
+	return norm(want) == norm(have)
+}
+
+func pickPlatform(ms []v1.Descriptor, want string) (string, bool) {
+	for _, m := range ms {
+		if m.Platform != nil && platformMatches(want, platformString(*m.Platform)) {
+			return m.Digest.String(), true
+		}
+	}
+	return "", false
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// logTransport writes one line per request: never headers, which carry
+// credentials.
+type logTransport struct {
+	inner http.RoundTripper
+	w     io.Writer
+}
+
+func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.inner.RoundTrip(req)
+	u := *req.URL
+	u.User = nil
+	if err != nil {
+		fmt.Fprintf(t.w, "%s %s: %v (%s)\n", req.Method, u.Redacted(), err, time.Since(start).Round(time.Millisecond))
+		return nil, err
+	}
+	fmt.Fprintf(t.w, "%s %s -> %s (%s)\n", req.Method, u.Redacted(), resp.Status, time.Since(start).Round(time.Millisecond))
+	return resp, nil
+}
