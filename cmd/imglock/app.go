@@ -6,9 +6,11 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/project"
 )
@@ -19,7 +21,15 @@ const (
 	flagLockfile = "lockfile"
 	flagBuildArg = "build-arg"
 	flagJSON     = "json"
+	flagConfig   = "config"
+	flagTimeout  = "timeout"
+	flagQuiet    = "quiet"
+	flagDebug    = "debug"
 )
+
+// defaultTimeout bounds the network work of one run when neither the flag
+// nor imglock.toml sets it.
+const defaultTimeout = 5 * time.Minute
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
@@ -40,6 +50,10 @@ bad input, 3 registry or network failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flagChdir, Aliases: []string{"C"}, Value: ".", Usage: "work on the repository at `DIR`"},
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
+			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
+			&cli.DurationFlag{Name: flagTimeout, Usage: "give up on registries after `DURATION` (default: imglock.toml's timeout, else 5m)"},
+			&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress display"},
+			&cli.BoolFlag{Name: flagDebug, Usage: "log each registry request to stderr (never its headers)"},
 		},
 		Commands: []*cli.Command{lockCommand(), verifyCommand(), lsCommand()},
 	}
@@ -56,36 +70,66 @@ func buildArgFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: flagBuildArg, Usage: "set a global ARG, as docker build does (`NAME=VALUE`)"}
 }
 
-// scanProject returns the references of the Dockerfiles the flags and
-// arguments choose.
-func scanProject(c *cli.Context) ([]dockerfile.Reference, error) {
-	opts, err := projectOptions(c)
+// workspace is what the commands share: the repository's configuration
+// and the Dockerfiles the flags and arguments choose.
+type workspace struct {
+	cfg      *config.Config
+	opts     project.Options
+	lockPath string // from the working directory
+}
+
+func openWorkspace(c *cli.Context) (*workspace, error) {
+	root := c.String(flagChdir)
+	paths := project.Options{Root: root}
+	cfgPath := paths.Path(c.String(flagConfig))
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, err
 	}
-	return project.Scan(opts)
+	if c.IsSet(flagConfig) {
+		if _, err := os.Stat(cfgPath); err != nil {
+			return nil, err
+		}
+	}
+	args, err := buildArgs(c.StringSlice(flagBuildArg))
+	if err != nil {
+		return nil, err
+	}
+	variants := make([]map[string]string, len(cfg.Variants))
+	for i, v := range cfg.Variants {
+		variants[i] = v.BuildArgs
+	}
+	return &workspace{
+		cfg: cfg,
+		opts: project.Options{
+			Root:      root,
+			Files:     c.Args().Slice(),
+			Include:   cfg.Include,
+			Exclude:   cfg.Exclude,
+			BuildArgs: args,
+			Variants:  variants,
+		},
+		lockPath: paths.Path(c.String(flagLockfile)),
+	}, nil
 }
 
-// projectOptions reads the flags and arguments that choose the Dockerfiles.
-func projectOptions(c *cli.Context) (project.Options, error) {
+func (w *workspace) scan() ([]dockerfile.Reference, error) { return project.Scan(w.opts) }
+
+// buildArgs reads --build-arg values as docker build does.
+func buildArgs(values []string) (map[string]string, error) {
 	args := map[string]string{}
-	for _, kv := range c.StringSlice(flagBuildArg) {
+	for _, kv := range values {
 		k, v, ok := strings.Cut(kv, "=")
 		if k == "" {
-			return project.Options{}, fmt.Errorf("--build-arg %q: want NAME=VALUE", kv)
+			return nil, fmt.Errorf("--build-arg %q: want NAME=VALUE", kv)
 		}
 		if !ok {
-			// As docker build does: a bare NAME takes its value from the environment.
+			// A bare NAME takes its value from the environment.
 			if v, ok = os.LookupEnv(k); !ok {
 				continue
 			}
 		}
 		args[k] = v
 	}
-	return project.Options{Root: c.String(flagChdir), Files: c.Args().Slice(), BuildArgs: args}, nil
-}
-
-// lockPath is the lock file's path from the working directory.
-func lockPath(c *cli.Context) string {
-	return project.Options{Root: c.String(flagChdir)}.Path(c.String(flagLockfile))
+	return args, nil
 }

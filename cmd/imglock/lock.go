@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/project"
-	"github.com/imglock/imglock/internal/resolve"
 )
 
 func lockCommand() *cli.Command {
@@ -27,12 +27,20 @@ Example:
    + docker.io/library/python 3.12-slim sha256:1f0e...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}},
 		Action: func(c *cli.Context) error {
-			refs, err := scanProject(c)
+			w, err := openWorkspace(c)
 			if err != nil {
 				return err
 			}
-			newResolver := func() (resolve.Resolver, error) { return resolve.New() }
-			res, err := project.Tidy(context.Background(), refs, lockPath(c), newResolver)
+			refs, err := w.scan()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := w.networkContext(c)
+			defer cancel()
+			res, err := project.Tidy(ctx, refs, w.cfg.Platforms, w.lockPath, w.resolverFactory(c))
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w\ngave up after %s (--timeout, or timeout in imglock.toml)", err, w.timeout(c))
+			}
 			if err != nil {
 				return err
 			}
@@ -50,17 +58,17 @@ Example:
 func formatChange(ch project.Change) string {
 	switch {
 	case ch.Old == "":
-		return fmt.Sprintf("+ %s %s %s", ch.Repo, ch.Tag, ch.New)
+		return fmt.Sprintf("+ %s %s %s", ch.Repo, ch.Key, ch.New)
 	case ch.New == "":
-		return fmt.Sprintf("- %s %s %s", ch.Repo, ch.Tag, ch.Old)
+		return fmt.Sprintf("- %s %s %s", ch.Repo, ch.Key, ch.Old)
 	default:
-		return fmt.Sprintf("~ %s %s %s -> %s", ch.Repo, ch.Tag, ch.Old, ch.New)
+		return fmt.Sprintf("~ %s %s %s -> %s", ch.Repo, ch.Key, ch.Old, ch.New)
 	}
 }
 
 type changeJSON struct {
 	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
+	Key        string `json:"key"` // TAG or TAG/OS/ARCH[/VARIANT], as in images.lock
 	Old        string `json:"old,omitempty"`
 	New        string `json:"new,omitempty"`
 }
@@ -68,7 +76,7 @@ type changeJSON struct {
 func changesJSON(changes []project.Change) []changeJSON {
 	out := make([]changeJSON, len(changes))
 	for i, ch := range changes {
-		out[i] = changeJSON{ch.Repo, ch.Tag, ch.Old, ch.New}
+		out[i] = changeJSON{ch.Repo, ch.Key, ch.Old, ch.New}
 	}
 	return out
 }

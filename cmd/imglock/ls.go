@@ -23,11 +23,15 @@ Example:
    Dockerfile:3  from  docker.io/library/golang:1.26-bookworm  sha256:a688600ca24f...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the references as JSON"}},
 		Action: func(c *cli.Context) error {
-			refs, err := scanProject(c)
+			w, err := openWorkspace(c)
 			if err != nil {
 				return err
 			}
-			f, _, err := lock.ReadFile(lockPath(c))
+			refs, err := w.scan()
+			if err != nil {
+				return err
+			}
+			f, _, err := lock.ReadFile(w.lockPath)
 			if err != nil {
 				return err
 			}
@@ -38,15 +42,15 @@ Example:
 			if c.Bool(flagJSON) {
 				return printJSON(c, entries)
 			}
-			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			for _, e := range entries {
 				state := e.Locked
 				if state == "" {
 					state = e.State
 				}
-				fmt.Fprintf(w, "%s:%d\t%s\t%s\t%s\n", e.File, e.Line, e.Kind, e.Image, state)
+				fmt.Fprintf(tw, "%s:%d\t%s\t%s\t%s\n", e.File, e.Line, e.Kind, e.Image, state)
 			}
-			return w.Flush()
+			return tw.Flush()
 		},
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/imglock/imglock/internal/faultproxy"
 	"github.com/imglock/imglock/internal/testregistry"
 )
 
@@ -30,6 +32,19 @@ func TestMain(m *testing.M) {
 //	status N CMD ARGS...       exec CMD and assert it exits with status N
 //	envsubst FILE...           replace $VAR and ${VAR} in files with the script's
 //	                           variables; unset ones (Dockerfile ARGs) stay as written
+//	proxy start                run a faultproxy in front of the registry; $PROXY is
+//	                           its host:port (images named $PROXY/... go through it)
+//	proxy latency DURATION     delay every request through the proxy
+//	proxy fail N STATUS [RETRY_AFTER]
+//	                           answer the next N manifest requests with STATUS
+//	proxy reset N              reset the connection of the next N manifest requests
+//	proxy stall N              leave the next N manifest requests unanswered
+//	proxy strip on|off         remove Docker-Content-Digest from responses
+//	proxy all on|off           let faults hit every request, not only manifests
+//	proxy clear                drop the faults not yet applied
+//	proxyreqs reset | KIND=N...
+//	                           reset or assert the proxy's request counts, faulted
+//	                           requests included (kinds as for reqs)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("..", "..", "testdata", "script"),
@@ -38,14 +53,17 @@ func TestScripts(t *testing.T) {
 			env.Setenv("DOCKER_CONFIG", filepath.Join(env.WorkDir, ".docker"))
 			env.Setenv("GITHUB_ACTIONS", "")
 			env.Values[registryKey] = &registrySlot{}
+			env.Values[proxyKey] = &proxySlot{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry": cmdRegistry,
-			"push":     cmdPush,
-			"reqs":     cmdReqs,
-			"envsubst": cmdEnvsubst,
-			"status":   cmdStatus,
+			"registry":  cmdRegistry,
+			"push":      cmdPush,
+			"reqs":      cmdReqs,
+			"envsubst":  cmdEnvsubst,
+			"status":    cmdStatus,
+			"proxy":     cmdProxy,
+			"proxyreqs": cmdProxyreqs,
 		},
 	})
 }
@@ -154,5 +172,95 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+const proxyKey = "proxy"
+
+// proxySlot holds the script's fault proxy once 'proxy start' ran.
+type proxySlot struct{ p *faultproxy.Proxy }
+
+func scriptProxy(ts *testscript.TestScript) *faultproxy.Proxy {
+	slot := ts.Value(proxyKey).(*proxySlot)
+	if slot.p == nil {
+		ts.Fatalf("no proxy: run 'proxy start' first")
+	}
+	return slot.p
+}
+
+const proxyUsage = "usage: proxy start | latency DURATION | fail N STATUS [RETRY_AFTER] | reset N | stall N | strip on|off | all on|off | clear"
+
+func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf(proxyUsage)
+	}
+	count := func() int {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			ts.Fatalf("proxy %s: bad count %q", args[0], args[1])
+		}
+		return n
+	}
+	onOff := func() bool {
+		if args[1] != "on" && args[1] != "off" {
+			ts.Fatalf("proxy %s: want on or off, not %q", args[0], args[1])
+		}
+		return args[1] == "on"
+	}
+	switch {
+	case args[0] == "start" && len(args) == 1:
+		p := faultproxy.Start(scriptRegistry(ts).Addr)
+		ts.Defer(p.Close)
+		ts.Setenv("PROXY", p.Addr)
+		ts.Value(proxyKey).(*proxySlot).p = p
+	case args[0] == "latency" && len(args) == 2:
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		scriptProxy(ts).SetLatency(d)
+	case args[0] == "fail" && (len(args) == 3 || len(args) == 4):
+		code, err := strconv.Atoi(args[2])
+		if err != nil || code < 100 || code > 599 {
+			ts.Fatalf("proxy fail: bad status %q", args[2])
+		}
+		retryAfter := ""
+		if len(args) == 4 {
+			retryAfter = args[3]
+		}
+		scriptProxy(ts).Fail(count(), code, retryAfter)
+	case args[0] == "reset" && len(args) == 2:
+		scriptProxy(ts).Reset(count())
+	case args[0] == "stall" && len(args) == 2:
+		scriptProxy(ts).Stall(count())
+	case args[0] == "strip" && len(args) == 2:
+		scriptProxy(ts).StripDigest(onOff())
+	case args[0] == "all" && len(args) == 2:
+		scriptProxy(ts).FaultAllRequests(onOff())
+	case args[0] == "clear" && len(args) == 1:
+		scriptProxy(ts).ClearFaults()
+	default:
+		ts.Fatalf(proxyUsage)
+	}
+}
+
+func cmdProxyreqs(ts *testscript.TestScript, neg bool, args []string) {
+	p := scriptProxy(ts)
+	if len(args) == 1 && args[0] == "reset" {
+		p.ResetCounts()
+		return
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: proxyreqs reset | KIND=N...")
+	}
+	counts := p.Counts()
+	ts.Logf("proxy requests: %v", counts)
+	for _, a := range args {
+		kind, n, ok := strings.Cut(a, "=")
+		want, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			ts.Fatalf("proxyreqs: bad assertion %q, want KIND=N", a)
+		}
+		if got := counts[kind]; (got == want) == neg {
+			ts.Fatalf("proxyreqs: %s requests = %d, want %s%d", kind, got, map[bool]string{true: "not ", false: ""}[neg], want)
+		}
 	}
 }

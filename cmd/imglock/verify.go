@@ -28,16 +28,20 @@ Example:
    Dockerfile:7: redis:7 is not in images.lock; run 'imglock lock' to add it`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"}},
 		Action: func(c *cli.Context) error {
-			refs, err := scanProject(c)
+			w, err := openWorkspace(c)
 			if err != nil {
 				return err
 			}
-			name := lockPath(c)
+			refs, err := w.scan()
+			if err != nil {
+				return err
+			}
+			name := w.lockPath
 			f, data, err := lock.ReadFile(name)
 			if err != nil {
 				return err
 			}
-			problems := project.Verify(refs, project.Lock{Name: name, File: f, Data: data})
+			problems := project.Verify(refs, w.cfg.Platforms, project.Lock{Name: name, File: f, Data: data})
 			if c.Bool(flagJSON) {
 				if err := printJSON(c, verifyJSON(problems)); err != nil {
 					return err

@@ -60,7 +60,7 @@ func BenchmarkVerify1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if p := Verify(refs, Lock{Name: "images.lock", File: parsed, Data: data}); len(p) != 0 {
+		if p := Verify(refs, nil, Lock{Name: "images.lock", File: parsed, Data: data}); len(p) != 0 {
 			b.Fatalf("%d problems, first %v", len(p), p[0])
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkColdLock(b *testing.B) {
 				if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
 					b.Fatal(err)
 				}
-				res, err := Tidy(context.Background(), refs, lockPath, newResolver)
+				res, err := Tidy(context.Background(), refs, nil, lockPath, newResolver)
 				if err != nil {
 					b.Fatal(err)
 				}

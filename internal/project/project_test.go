@@ -61,7 +61,7 @@ func TestVerify(t *testing.T) {
 		ref(t, "b/Dockerfile", 6, "docker.io/library/alpine:3@"+digestA),
 		ref(t, "b/Dockerfile", 7, "busybox@"+digestC), // digest only: nothing to lock
 	}
-	got := problemStrings(Verify(refs, lk))
+	got := problemStrings(Verify(refs, nil, lk))
 	want := "Dockerfile:2: golang:1 is pinned to " + digestA + " in the file but to " + digestB + " in images.lock; correct the file, or run 'imglock lock' to take the file's digest\n" +
 		"b/Dockerfile:5: redis:7 is not in images.lock; run 'imglock lock' to add it\n" +
 		"images.lock:3: docker.io/library/unused:9 is not used by any Dockerfile; run 'imglock lock' to drop it"
@@ -73,11 +73,11 @@ func TestVerify(t *testing.T) {
 func TestVerifyNonCanonicalLock(t *testing.T) {
 	lk := parseLock(t, "docker.io/library/golang 1 "+digestB+"\nalpine 3 "+digestA+"\n")
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, "golang:1")}
-	got := problemStrings(Verify(refs, lk))
+	got := problemStrings(Verify(refs, nil, lk))
 	if !strings.HasPrefix(got, "images.lock:1: images.lock is not in canonical form") || strings.Count(got, "\n") != 0 {
 		t.Errorf("problems:\n%s\nwant one, at line 1, about canonical form", got)
 	}
-	if p := Verify(refs, Lock{Name: "images.lock", File: lk.File, Data: lk.File.Format()}); len(p) != 0 {
+	if p := Verify(refs, nil, Lock{Name: "images.lock", File: lk.File, Data: lk.File.Format()}); len(p) != 0 {
 		t.Errorf("canonical lock: %v", p)
 	}
 }
@@ -105,7 +105,7 @@ func TestTidy(t *testing.T) {
 		ref(t, "Dockerfile", 3, reg.Addr+"/golang:1@"+digestC), // seeds without a request
 	}
 	reg.Reset()
-	res, err := Tidy(context.Background(), refs, path, realResolver)
+	res, err := Tidy(context.Background(), refs, nil, path, realResolver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestTidy(t *testing.T) {
 	}
 
 	// Up to date: the resolver is not even created.
-	_, err = Tidy(context.Background(), refs, path, func() (resolve.Resolver, error) {
+	_, err = Tidy(context.Background(), refs, nil, path, func() (resolve.Resolver, error) {
 		t.Error("resolver created for an up-to-date lock")
 		return nil, errors.New("no network")
 	})
@@ -140,7 +140,7 @@ func TestTidyFailureLeavesLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, reg.Addr+"/redis:7")}
-	_, err := Tidy(context.Background(), refs, path, realResolver)
+	_, err := Tidy(context.Background(), refs, nil, path, realResolver)
 	var rerr *resolve.Error
 	if !errors.As(err, &rerr) {
 		t.Fatalf("error %v, want a *resolve.Error", err)
@@ -155,12 +155,78 @@ func TestTidyConflictingPins(t *testing.T) {
 		ref(t, "a/Dockerfile", 1, "alpine:3@"+digestA),
 		ref(t, "b/Dockerfile", 4, "alpine:3@"+digestB),
 	}
-	_, err := Tidy(context.Background(), refs, path, nil)
+	_, err := Tidy(context.Background(), refs, nil, path, nil)
 	var verr *VerifyError
 	if !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3 is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
 		t.Fatalf("error %v", err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Error("lock written despite the conflict")
+	}
+}
+
+func TestTidyPlatforms(t *testing.T) {
+	reg := testregistry.Start()
+	defer reg.Close()
+	idx, plats, err := reg.PushIndex("multi:1", "v1", "linux/amd64", "linux/arm64", "linux/arm/v7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := reg.Addr + "/multi"
+	path := filepath.Join(t.TempDir(), "images.lock")
+	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, repo+":1")}
+	if _, err := Tidy(context.Background(), refs, []string{"linux/amd64"}, path, realResolver); err != nil {
+		t.Fatal(err)
+	}
+	want := repo + " 1 " + idx + "\n" + repo + " 1/linux/amd64 " + plats["linux/amd64"] + "\n"
+	if data, _ := os.ReadFile(path); string(data) != want {
+		t.Errorf("lock:\n%s\nwant:\n%s", data, want)
+	}
+
+	// The tag moves upstream; a newly wanted platform (here from a FROM
+	// --platform) is read from the locked index, so the pin does not move.
+	if _, _, err := reg.PushIndex("multi:1", "v2", "linux/amd64", "linux/arm64", "linux/arm/v7"); err != nil {
+		t.Fatal(err)
+	}
+	armRef := ref(t, "Dockerfile", 2, repo+":1")
+	armRef.Platform = "linux/arm/v7"
+	refs = append(refs, armRef)
+	res, err := Tidy(context.Background(), refs, []string{"linux/amd64"}, path, realResolver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = repo + " 1 " + idx + "\n" + repo + " 1/linux/amd64 " + plats["linux/amd64"] + "\n" + repo + " 1/linux/arm/v7 " + plats["linux/arm/v7"] + "\n"
+	if data, _ := os.ReadFile(path); string(data) != want {
+		t.Errorf("lock:\n%s\nwant:\n%s", data, want)
+	}
+	if len(res.Changes) != 1 || res.Changes[0].Key != "1/linux/arm/v7" || res.Changes[0].Old != "" {
+		t.Errorf("changes %+v, want the arm/v7 line added", res.Changes)
+	}
+	lk := parseLock(t, want)
+	if p := Verify(refs, []string{"linux/amd64"}, lk); len(p) != 0 {
+		t.Errorf("verify: %v", p)
+	}
+
+	// A platform no longer wanted is dropped, without a request.
+	res, err = Tidy(context.Background(), refs[:1], []string{"linux/amd64"}, path, func() (resolve.Resolver, error) {
+		return nil, errors.New("no request expected")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 1 || res.Changes[0].New != "" {
+		t.Errorf("changes %+v, want the arm/v7 line dropped", res.Changes)
+	}
+}
+
+func TestVerifyPlatformLines(t *testing.T) {
+	lk := parseLock(t, "docker.io/library/alpine 3 "+digestA+"\n"+
+		"docker.io/library/alpine 3/linux/s390x "+digestB+"\n")
+	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3")}
+	got := problemStrings(Verify(refs, []string{"linux/amd64"}, lk))
+	want := "Dockerfile:1: alpine:3 has no linux/amd64 line in images.lock; run 'imglock lock' to add it\n" +
+		"images.lock:2: docker.io/library/alpine 3/linux/s390x is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it"
+	if got != want {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -3,7 +3,10 @@ package project
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
@@ -13,24 +16,35 @@ import (
 
 // Change is one line of the lock that a run added, removed or moved.
 type Change struct {
-	Repo, Tag string
-	Old, New  string // digests; Old "" when added, New "" when removed
+	Repo string
+	Key  string // field 2 of the line: TAG or TAG/OS/ARCH[/VARIANT]
+	Old  string // digest before; "" when added
+	New  string // digest after; "" when removed
 }
 
 // TidyResult says what Tidy did.
 type TidyResult struct {
 	Changes  []Change
-	Resolved int // tags resolved over the network
+	Resolved int // tags (or digests, for platforms) asked of registries
+}
+
+// want is what the lock must hold for one tag.
+type want struct {
+	platforms []string // per-platform lines wanted, sorted
+	pinned    string   // digest written in a Dockerfile, "" if none
 }
 
 // Tidy brings the lock at path in line with refs, like `go mod tidy`: tags
 // not yet locked are resolved (or taken from a digest written in the file,
-// with no request), entries no reference uses are dropped. The resolver is
-// only created when something must be resolved, so an up-to-date tree makes
-// no network request. The file is written only when it changes, atomically;
-// on any error it is left exactly as it was.
-func Tidy(ctx context.Context, refs []dockerfile.Reference, path string, newResolver func() (resolve.Resolver, error)) (TidyResult, error) {
-	wanted, pinned, err := wantedTags(refs, path)
+// with no request), entries no reference uses are dropped, and each kept tag
+// gets a line for every platform wanted (those named in platforms, and the
+// --platform of a FROM). A platform line of a locked tag is read from the
+// locked digest, never from the tag, so adding a platform never moves a pin.
+// The resolver is only created when something must be asked of a registry,
+// so an up-to-date tree makes no network request. The file is written only
+// when it changes, atomically; on any error it is left exactly as it was.
+func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, path string, newResolver func() (resolve.Resolver, error)) (TidyResult, error) {
+	wanted, err := wantedTags(refs, platforms, path)
 	if err != nil {
 		return TidyResult{}, err
 	}
@@ -39,61 +53,39 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, path string, newReso
 		return TidyResult{}, err
 	}
 
-	var missing []imageref.Ref
+	var reqs []resolve.Request
 	for _, k := range sortedKeys(wanted) {
-		if _, ok := pinned[k]; ok {
-			continue
-		}
-		if _, ok := current.Lookup(k.Repo, k.Tag); !ok {
-			missing = append(missing, imageref.Ref{Repo: k.Repo, Tag: k.Tag})
+		if req, ok := request(k, wanted[k], current); ok {
+			reqs = append(reqs, req)
 		}
 	}
-	resolved := map[tagKey]string{}
-	if len(missing) > 0 {
+	resolved := map[tagKey]resolve.Result{}
+	if len(reqs) > 0 {
 		res, err := newResolver()
 		if err != nil {
 			return TidyResult{}, err
 		}
-		results, err := res.Resolve(ctx, missing)
+		results, err := res.Resolve(ctx, reqs)
 		if err != nil {
 			return TidyResult{}, err
 		}
 		for _, r := range results {
-			resolved[keyOf(r.Ref)] = r.Digest
+			resolved[keyOf(r.Ref)] = r
 		}
 	}
 
-	var result TidyResult
-	result.Resolved = len(missing)
+	result := TidyResult{Resolved: len(reqs)}
 	_, err = lock.Update(path, func(f *lock.File) error {
 		result.Changes = nil
 		for _, k := range sortedKeys(wanted) {
-			old, had := f.Lookup(k.Repo, k.Tag)
-			digest, ok := pinned[k]
-			if !ok {
-				digest, ok = resolved[k]
+			changes, err := apply(f, k, wanted[k], resolved)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
-			if !ok {
-				if had {
-					continue
-				}
-				// Another run dropped it between our read and this write.
-				return fmt.Errorf("%s changed during this run; run 'imglock lock' again", path)
-			}
-			if had && old == digest {
-				continue
-			}
-			// A new tag digest invalidates the per-platform lines of the old one.
-			f.Delete(k.Repo, k.Tag)
-			if err := f.Set(lock.Entry{Repo: k.Repo, Tag: k.Tag, Digest: digest}); err != nil {
-				return err
-			}
-			result.Changes = append(result.Changes, Change{Repo: k.Repo, Tag: k.Tag, Old: old, New: digest})
+			result.Changes = append(result.Changes, changes...)
 		}
-		for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] }) {
-			if e.Platform == "" {
-				result.Changes = append(result.Changes, Change{Repo: e.Repo, Tag: e.Tag, Old: e.Digest})
-			}
+		for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] != nil }) {
+			result.Changes = append(result.Changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
 		}
 		return nil
 	})
@@ -105,48 +97,166 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, path string, newReso
 		if a.Repo != b.Repo {
 			return a.Repo < b.Repo
 		}
-		return a.Tag < b.Tag
+		return a.Key < b.Key
 	})
 	return result, nil
 }
 
-// wantedTags returns the tags refs use and the digests written for them in
-// the files. Two files that pin one tag to different digests are a
-// difference the user must settle.
-func wantedTags(refs []dockerfile.Reference, lockName string) (map[tagKey]bool, map[tagKey]string, error) {
-	wanted := map[tagKey]bool{}
-	pinned := map[tagKey]string{}
+// request says what, if anything, must be asked of a registry for k.
+func request(k tagKey, w *want, f *lock.File) (resolve.Request, bool) {
+	ref := imageref.Ref{Repo: k.Repo, Tag: k.Tag}
+	locked, ok := f.Lookup(k.Repo, k.Tag)
+	switch {
+	case w.pinned != "" && (!ok || locked != w.pinned):
+		if len(w.platforms) == 0 {
+			return resolve.Request{}, false // the file's digest is the answer
+		}
+		return resolve.Request{Ref: ref.WithDigest(w.pinned), Platforms: w.platforms}, true
+	case ok:
+		have := platformDigests(f, k)
+		for _, p := range w.platforms {
+			if have[p] == "" {
+				return resolve.Request{Ref: ref.WithDigest(locked), Platforms: w.platforms}, true
+			}
+		}
+		return resolve.Request{}, false
+	default:
+		return resolve.Request{Ref: ref, Platforms: w.platforms}, true
+	}
+}
+
+// apply makes f hold exactly what w wants for k and returns the lines it
+// changed.
+func apply(f *lock.File, k tagKey, w *want, resolved map[tagKey]resolve.Result) ([]Change, error) {
+	oldDigest, had := f.Lookup(k.Repo, k.Tag)
+	oldPlatforms := platformDigests(f, k)
+	res, asked := resolved[k]
+
+	digest := w.pinned
+	switch {
+	case digest != "":
+	case asked:
+		digest = res.Digest
+	case had:
+		digest = oldDigest
+	default:
+		// Another run dropped it between our read and this write.
+		return nil, fmt.Errorf("changed during this run; run 'imglock lock' again")
+	}
+	newPlatforms := map[string]string{}
+	for _, p := range w.platforms {
+		switch {
+		case asked && res.Platforms[p] != "":
+			newPlatforms[p] = res.Platforms[p]
+		case digest == oldDigest && oldPlatforms[p] != "":
+			newPlatforms[p] = oldPlatforms[p]
+		default:
+			return nil, fmt.Errorf("changed during this run; run 'imglock lock' again")
+		}
+	}
+	if had && digest == oldDigest && maps.Equal(oldPlatforms, newPlatforms) {
+		return nil, nil
+	}
+
+	f.Delete(k.Repo, k.Tag)
+	if err := f.Set(lock.Entry{Repo: k.Repo, Tag: k.Tag, Digest: digest}); err != nil {
+		return nil, err
+	}
+	var changes []Change
+	if digest != oldDigest {
+		changes = append(changes, Change{Repo: k.Repo, Key: k.Tag, Old: oldDigest, New: digest})
+	}
+	for _, p := range slices.Sorted(maps.Keys(newPlatforms)) {
+		if err := f.Set(lock.Entry{Repo: k.Repo, Tag: k.Tag, Platform: p, Digest: newPlatforms[p]}); err != nil {
+			return nil, err
+		}
+		if oldPlatforms[p] != newPlatforms[p] {
+			changes = append(changes, Change{Repo: k.Repo, Key: k.Tag + "/" + p, Old: oldPlatforms[p], New: newPlatforms[p]})
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(oldPlatforms)) {
+		if _, kept := newPlatforms[p]; !kept {
+			changes = append(changes, Change{Repo: k.Repo, Key: k.Tag + "/" + p, Old: oldPlatforms[p]})
+		}
+	}
+	return changes, nil
+}
+
+func platformDigests(f *lock.File, k tagKey) map[string]string {
+	out := map[string]string{}
+	for _, e := range f.Platforms(k.Repo, k.Tag) {
+		out[e.Platform] = e.Digest
+	}
+	return out
+}
+
+// wantedTags returns what the lock must hold for each tag refs use. Two
+// files that pin one tag to different digests are a difference the user
+// must settle.
+func wantedTags(refs []dockerfile.Reference, platforms []string, lockName string) (map[tagKey]*want, error) {
+	wanted := map[tagKey]*want{}
+	for k, ps := range wantedPlatforms(refs, platforms) {
+		wanted[k] = &want{platforms: ps}
+	}
 	pinnedAt := map[tagKey]dockerfile.Reference{}
 	var problems []Problem
+	for _, r := range refs {
+		if r.Image.Tag == "" || r.Image.Digest == "" {
+			continue
+		}
+		k := keyOf(r.Image)
+		w := wanted[k]
+		if first, ok := pinnedAt[k]; ok && w.pinned != r.Image.Digest {
+			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
+				"%s is pinned to %s here but to %s at %s:%d; one tag has one digest in %s",
+				displayTag(r), r.Image.Digest, w.pinned, first.File, first.Line, lockName)})
+			continue
+		}
+		w.pinned = r.Image.Digest
+		pinnedAt[k] = r
+	}
+	if len(problems) > 0 {
+		return nil, &VerifyError{Problems: problems}
+	}
+	return wanted, nil
+}
+
+// wantedPlatforms returns, for each tag refs use, the platforms whose
+// manifest digests the lock records: the configured ones and the
+// --platform of each FROM that uses the tag, sorted.
+func wantedPlatforms(refs []dockerfile.Reference, platforms []string) map[tagKey][]string {
+	out := map[tagKey][]string{}
 	for _, r := range refs {
 		if r.Image.Tag == "" {
 			continue
 		}
 		k := keyOf(r.Image)
-		wanted[k] = true
-		if r.Image.Digest == "" {
-			continue
+		ps, ok := out[k]
+		if !ok {
+			ps = slices.Clone(platforms)
 		}
-		if first, ok := pinnedAt[k]; ok && pinned[k] != r.Image.Digest {
-			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
-				"%s is pinned to %s here but to %s at %s:%d; one tag has one digest in %s",
-				displayTag(r), r.Image.Digest, pinned[k], first.File, first.Line, lockName)})
-			continue
+		if p := concretePlatform(r); p != "" && !slices.Contains(ps, p) {
+			ps = append(ps, p)
 		}
-		pinned[k] = r.Image.Digest
-		pinnedAt[k] = r
+		out[k] = ps
 	}
-	if len(problems) > 0 {
-		return nil, nil, &VerifyError{Problems: problems}
+	for _, ps := range out {
+		sort.Strings(ps)
 	}
-	return wanted, pinned, nil
+	return out
 }
 
-func sortedKeys(m map[tagKey]bool) []tagKey {
-	keys := make([]tagKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// concretePlatform is a FROM's --platform when it names one platform, not a
+// variable BuildKit fills at build time ($BUILDPLATFORM).
+func concretePlatform(r dockerfile.Reference) string {
+	if r.Kind != dockerfile.KindFrom || r.Platform == "" || strings.ContainsAny(r.Platform, "$,") {
+		return ""
 	}
+	return strings.ToLower(r.Platform)
+}
+
+func sortedKeys[V any](m map[tagKey]V) []tagKey {
+	keys := slices.Collect(maps.Keys(m))
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].Repo != keys[j].Repo {
 			return keys[i].Repo < keys[j].Repo

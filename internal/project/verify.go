@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,9 +48,11 @@ type Lock struct {
 // file and line order: references missing from the lock, in-file digests
 // that disagree with it, entries no Dockerfile uses, and a lock that is not
 // in canonical form.
-func Verify(refs []dockerfile.Reference, lk Lock) []Problem {
+func Verify(refs []dockerfile.Reference, platforms []string, lk Lock) []Problem {
 	var problems []Problem
 	used := map[tagKey]bool{}
+	wanted := wantedPlatforms(refs, platforms)
+	reported := map[tagKey]bool{}
 	for _, r := range refs {
 		if r.Image.Tag == "" {
 			continue // pinned by digest alone: nothing to lock
@@ -65,14 +68,26 @@ func Verify(refs []dockerfile.Reference, lk Lock) []Problem {
 			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
 				"%s is pinned to %s in the file but to %s in %s; correct the file, or run 'imglock lock' to take the file's digest",
 				displayTag(r), r.Image.Digest, locked, lk.Name)})
+		case !reported[k]:
+			reported[k] = true
+			for _, p := range wanted[k] {
+				if !hasPlatform(lk.File, k, p) {
+					problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
+						"%s has no %s line in %s; run 'imglock lock' to add it", displayTag(r), p, lk.Name)})
+				}
+			}
 		}
 	}
 	for _, e := range lk.File.Entries() {
-		if e.Platform != "" || used[tagKey{e.Repo, e.Tag}] {
-			continue
+		k := tagKey{e.Repo, e.Tag}
+		switch {
+		case !used[k] && e.Platform == "":
+			problems = append(problems, Problem{lk.Name, lk.File.Line(e), fmt.Sprintf(
+				"%s:%s is not used by any Dockerfile; run 'imglock lock' to drop it", e.Repo, e.Tag)})
+		case used[k] && e.Platform != "" && !slices.Contains(wanted[k], e.Platform):
+			problems = append(problems, Problem{lk.Name, lk.File.Line(e), fmt.Sprintf(
+				"%s %s is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it", e.Repo, e.Key())})
 		}
-		problems = append(problems, Problem{lk.Name, lk.File.Line(e), fmt.Sprintf(
-			"%s:%s is not used by any Dockerfile; run 'imglock lock' to drop it", e.Repo, e.Tag)})
 	}
 	if lk.Data != nil && !lk.File.Canonical(lk.Data) {
 		problems = append(problems, Problem{lk.Name, firstDifference(lk.Data, lk.File.Format()), fmt.Sprintf(
@@ -85,6 +100,15 @@ func Verify(refs []dockerfile.Reference, lk Lock) []Problem {
 		return problems[i].Line < problems[j].Line
 	})
 	return problems
+}
+
+func hasPlatform(f *lock.File, k tagKey, platform string) bool {
+	for _, e := range f.Platforms(k.Repo, k.Tag) {
+		if e.Platform == platform {
+			return true
+		}
+	}
+	return false
 }
 
 // display is a reference as the user wrote it, with what it expanded to when
