@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,16 +57,23 @@ func TestScripts(t *testing.T) {
 			env.Values[proxyKey] = &proxySlot{}
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"registry":  cmdRegistry,
-			"push":      cmdPush,
-			"reqs":      cmdReqs,
-			"envsubst":  cmdEnvsubst,
-			"status":    cmdStatus,
-			"proxy":     cmdProxy,
-			"proxyreqs": cmdProxyreqs,
-		},
+		Cmds: scriptCommands(),
 	})
+}
+
+// scriptCommands are the commands the scenarios use besides testscript's own.
+func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"registry":  cmdRegistry,
+		"push":      cmdPush,
+		"reqs":      cmdReqs,
+		"envsubst":  cmdEnvsubst,
+		"status":    cmdStatus,
+		"proxy":     cmdProxy,
+		"proxyreqs": cmdProxyreqs,
+	}
+	maps.Copy(cmds, distributionCommands())
+	return cmds
 }
 
 const registryKey = "registry"

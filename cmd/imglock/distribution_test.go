@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/imglock/imglock/internal/distreg"
+)
+
+// distributionCommands are the script commands backed by the CNCF
+// Distribution registry, run as a separate process (internal/distreg):
+//
+//	dist need                     set $DIST_BIN to the registry binary, for the
+//	                              line [!exec:$DIST_BIN] skip 'MESSAGE' (custom
+//	                              commands cannot skip); with none, $DIST_BIN is
+//	                              "registry" and, under CI=true, the script fails
+//	dist start [-auth USER:PASS]... [-tls] [-delete]
+//	                              start a registry: $DIST is its host:port and,
+//	                              with -tls, $DIST_CA the PEM file of its CA;
+//	                              it stops when the script ends
+//	dist push [-env VAR] REF TEXT push an image holding /base.txt=TEXT to
+//	                              $DIST/REF with the first user's credentials
+//	                              and the CA; -env sets VAR to its digest
+//	dist stop                     stop it: requests to $DIST are then refused,
+//	                              and 'dist start' may start another
+func distributionCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"dist": cmdDist,
+	}
+}
+
+// distRegistries holds each script's running registry: values can be added
+// to a script's environment only in Setup, which these commands do not own.
+var distRegistries sync.Map // *testscript.TestScript -> *distreg.Registry
+
+const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] REF TEXT | stop"
+
+func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf(distUsage)
+	}
+	switch args[0] {
+	case "need":
+		distNeed(ts, args[1:])
+	case "start":
+		distStart(ts, args[1:])
+	case "push":
+		distPush(ts, args[1:])
+	case "stop":
+		if len(args) != 1 {
+			ts.Fatalf(distUsage)
+		}
+		r := distRegistry(ts)
+		r.Close()
+		distRegistries.Delete(ts)
+	default:
+		ts.Fatalf(distUsage)
+	}
+}
+
+func distNeed(ts *testscript.TestScript, args []string) {
+	if len(args) != 0 {
+		ts.Fatalf(distUsage)
+	}
+	bin, err := distreg.Binary()
+	switch {
+	case err == nil:
+		ts.Setenv("DIST_BIN", bin)
+	case errors.Is(err, distreg.ErrNoBinary) && !distreg.Required():
+		ts.Logf("%v", err)
+		// A bare name not on PATH: [!exec:$DIST_BIN] holds.
+		ts.Setenv("DIST_BIN", "registry")
+	default:
+		ts.Fatalf("%v", err)
+	}
+}
+
+func distStart(ts *testscript.TestScript, args []string) {
+	var opts distreg.Options
+	for len(args) > 0 {
+		switch args[0] {
+		case "-auth":
+			if len(args) < 2 {
+				ts.Fatalf(distUsage)
+			}
+			user, pass, ok := strings.Cut(args[1], ":")
+			if !ok || user == "" {
+				ts.Fatalf("dist start: -auth %q: want USER:PASS", args[1])
+			}
+			if opts.Htpasswd == nil {
+				opts.Htpasswd = map[string]string{}
+			}
+			opts.Htpasswd[user] = pass
+			args = args[2:]
+		case "-tls":
+			opts.TLS = true
+			args = args[1:]
+		case "-delete":
+			opts.Delete = true
+			args = args[1:]
+		default:
+			ts.Fatalf(distUsage)
+		}
+	}
+	if old, ok := distRegistries.Load(ts); ok {
+		ts.Fatalf("dist start: a registry is already running at %s; run 'dist stop' first", old.(*distreg.Registry).Addr)
+	}
+
+	r, err := distreg.StartProcess(opts)
+	if errors.Is(err, distreg.ErrNoBinary) {
+		ts.Fatalf("%v (to skip instead, begin the script with 'dist need' and '[!exec:$DIST_BIN] skip')", err)
+	}
+	ts.Check(err)
+	distRegistries.Store(ts, r)
+	ts.Defer(func() {
+		r.Close()
+		distRegistries.CompareAndDelete(ts, r)
+		if out := r.Problems(); out != "" {
+			ts.Logf("Distribution registry at %s printed:\n%s", r.Addr, out)
+		}
+	})
+	ts.Setenv("DIST", r.Addr)
+	ts.Setenv("DIST_CA", r.CAFile)
+}
+
+func distPush(ts *testscript.TestScript, args []string) {
+	envVar := ""
+	if len(args) > 0 && args[0] == "-env" {
+		if len(args) < 2 {
+			ts.Fatalf(distUsage)
+		}
+		envVar, args = args[1], args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf(distUsage)
+	}
+	digest, err := distRegistry(ts).PushImage(args[0], args[1])
+	ts.Check(err)
+	if envVar != "" {
+		ts.Setenv(envVar, digest)
+	}
+}
+
+func distRegistry(ts *testscript.TestScript) *distreg.Registry {
+	r, ok := distRegistries.Load(ts)
+	if !ok {
+		ts.Fatalf("no Distribution registry: run 'dist start' first")
+	}
+	return r.(*distreg.Registry)
+}
