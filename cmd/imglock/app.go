@@ -51,9 +51,6 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagChdir, Aliases: []string{"C"}, Value: ".", Usage: "work on the repository at `DIR`"},
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
-			&cli.DurationFlag{Name: flagTimeout, Usage: "give up on registries after `DURATION` (default: imglock.toml's timeout, else 5m)"},
-			&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress display"},
-			&cli.BoolFlag{Name: flagDebug, Usage: "log each registry request to stderr (never its headers)"},
 		},
 		Commands: []*cli.Command{lockCommand(), verifyCommand(), lsCommand()},
 	}
@@ -64,6 +61,15 @@ func version() string {
 		return info.Main.Version
 	}
 	return "(devel)"
+}
+
+// networkFlags are the flags of the commands that talk to registries.
+func networkFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: flagTimeout, Usage: "give up on registries after `DURATION` (default: imglock.toml's timeout, else 5m)"},
+		&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "no progress display"},
+		&cli.BoolFlag{Name: flagDebug, Usage: "log each registry request to stderr (never its headers)"},
+	}
 }
 
 func buildArgFlag() cli.Flag {

@@ -25,7 +25,7 @@ written and no request is made.
 Example:
    $ imglock lock
    + docker.io/library/python 3.12-slim sha256:1f0e...`,
-		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}},
+		Flags: append(networkFlags(), buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}),
 		Action: func(c *cli.Context) error {
 			w, err := openWorkspace(c)
 			if err != nil {

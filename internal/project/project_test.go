@@ -23,7 +23,7 @@ var (
 	digestC = "sha256:" + strings.Repeat("c", 64)
 )
 
-func ref(t *testing.T, file string, line int, written string) dockerfile.Reference {
+func ref(t testing.TB, file string, line int, written string) dockerfile.Reference {
 	t.Helper()
 	img, err := imageref.Parse(written)
 	if err != nil {

@@ -1,0 +1,120 @@
+package project
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/crane"
+
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/faultproxy"
+	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/testregistry"
+)
+
+// requestLatency is what the proxy adds to every request: a registry across
+// a continent, rather than on loopback.
+const requestLatency = 20 * time.Millisecond
+
+// latencySetup pushes tags unique tags spread over repos repositories to an
+// in-process registry behind a proxy adding requestLatency, and returns
+// their references through the proxy.
+func latencySetup(b *testing.B, tags, repos int) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
+	b.Helper()
+	reg := testregistry.Start()
+	b.Cleanup(reg.Close)
+	proxy := faultproxy.Start(reg.Addr)
+	b.Cleanup(proxy.Close)
+	var refs []dockerfile.Reference
+	var names []string
+	for i := range tags {
+		tag := fmt.Sprintf("repo%02d/img:%d", i%repos, i)
+		if _, err := reg.Push(tag, tag); err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, proxy.Addr+"/"+tag)
+		refs = append(refs, ref(b, "Dockerfile", i+1, proxy.Addr+"/"+tag))
+	}
+	proxy.SetLatency(requestLatency)
+	return proxy, refs, names
+}
+
+func reportRequests(b *testing.B, proxy *faultproxy.Proxy, runs int) {
+	c := proxy.Counts()
+	for _, kind := range []string{"total", "ping", "head", "get", "other"} {
+		b.ReportMetric(float64(c[kind])/float64(runs), kind+"-reqs/op")
+	}
+}
+
+func anonymousResolver() (resolve.Resolver, error) {
+	return resolve.New(resolve.WithKeychain(authn.NewMultiKeychain()))
+}
+
+// BenchmarkLockLatency is `imglock lock` against a registry 20 ms away:
+// cold (nothing locked), warm (up to date: no request at all), and the
+// baseline of resolving the same tags one by one as `crane digest` does (a
+// new connection, /v2/ ping and HEAD per tag). Token requests are counted
+// as "other"; the in-process registry asks for none.
+func BenchmarkLockLatency(b *testing.B) {
+	for _, tc := range []struct{ tags, repos int }{{100, 10}, {200, 20}} {
+		name := fmt.Sprintf("tags=%d/repos=%d", tc.tags, tc.repos)
+		b.Run("cold/"+name, func(b *testing.B) {
+			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos)
+			lockPath := filepath.Join(b.TempDir(), "images.lock")
+			proxy.ResetCounts()
+			runs := 0
+			for b.Loop() {
+				if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
+					b.Fatal(err)
+				}
+				res, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Changes) != tc.tags {
+					b.Fatalf("%d changes, want %d", len(res.Changes), tc.tags)
+				}
+				runs++
+			}
+			reportRequests(b, proxy, runs)
+		})
+		b.Run("warm/"+name, func(b *testing.B) {
+			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos)
+			lockPath := filepath.Join(b.TempDir(), "images.lock")
+			if _, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver); err != nil {
+				b.Fatal(err)
+			}
+			proxy.ResetCounts()
+			runs := 0
+			for b.Loop() {
+				res, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver)
+				if err != nil || len(res.Changes) != 0 {
+					b.Fatalf("warm lock: %v, %d changes", err, len(res.Changes))
+				}
+				runs++
+			}
+			reportRequests(b, proxy, runs)
+		})
+		b.Run("crane-one-by-one/"+name, func(b *testing.B) {
+			proxy, _, names := latencySetup(b, tc.tags, tc.repos)
+			proxy.ResetCounts()
+			runs := 0
+			for b.Loop() {
+				for _, n := range names {
+					d, err := crane.Digest(n)
+					if err != nil || !strings.HasPrefix(d, "sha256:") {
+						b.Fatalf("crane digest %s: %q, %v", n, d, err)
+					}
+				}
+				runs++
+			}
+			reportRequests(b, proxy, runs)
+		})
+	}
+}
