@@ -26,8 +26,11 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script. Script commands:
 //
 //	registry start|stop        run an in-process registry; $REGISTRY is its host:port
-//	push [-env VAR] REF TEXT   push an image holding /base.txt=TEXT to $REGISTRY/REF
-//	                           (pushing again to the same tag re-points it upstream)
+//	push [-env VAR] [-platforms P,...] REF TEXT
+//	                           push an image holding /base.txt=TEXT to $REGISTRY/REF, or an
+//	                           index of one image per platform; VAR gets the digest and
+//	                           VAR_OS_ARCH[_VARIANT] each platform's (pushing again to the
+//	                           same tag re-points it upstream)
 //	reqs reset | KIND=N...     reset or assert the registry's request counts
 //	                           (ping, head, get, blob, other, total)
 //	status N CMD ARGS...       exec CMD and assert it exits with status N
@@ -107,20 +110,38 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdPush(ts *testscript.TestScript, neg bool, args []string) {
-	envVar := ""
-	if len(args) > 0 && args[0] == "-env" {
-		if len(args) < 2 {
-			ts.Fatalf("usage: push [-env VAR] REF TEXT")
+	const usage = "usage: push [-env VAR] [-platforms OS/ARCH,...] REF TEXT"
+	envVar, platforms := "", ""
+	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-env":
+			envVar = args[1]
+		case "-platforms":
+			platforms = args[1]
+		default:
+			ts.Fatalf(usage)
 		}
-		envVar, args = args[1], args[2:]
+		args = args[2:]
 	}
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: push [-env VAR] REF TEXT")
+		ts.Fatalf(usage)
 	}
-	digest, err := scriptRegistry(ts).Push(args[0], args[1])
+	reg := scriptRegistry(ts)
+	if platforms == "" {
+		digest, err := reg.Push(args[0], args[1])
+		ts.Check(err)
+		if envVar != "" {
+			ts.Setenv(envVar, digest)
+		}
+		return
+	}
+	digest, perPlatform, err := reg.PushIndex(args[0], args[1], strings.Split(platforms, ",")...)
 	ts.Check(err)
 	if envVar != "" {
 		ts.Setenv(envVar, digest)
+		for p, d := range perPlatform {
+			ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p), d)
+		}
 	}
 }
 

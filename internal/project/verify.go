@@ -52,7 +52,11 @@ func Verify(refs []dockerfile.Reference, platforms []string, lk Lock) []Problem 
 	var problems []Problem
 	used := map[tagKey]bool{}
 	wanted := wantedPlatforms(refs, platforms)
-	reported := map[tagKey]bool{}
+	type platformKey struct {
+		tagKey
+		platform string
+	}
+	reported := map[platformKey]bool{} // a missing platform line is reported once, where first wanted
 	for _, r := range refs {
 		if r.Image.Tag == "" {
 			continue // pinned by digest alone: nothing to lock
@@ -68,10 +72,15 @@ func Verify(refs []dockerfile.Reference, platforms []string, lk Lock) []Problem 
 			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
 				"%s is pinned to %s in the file but to %s in %s; correct the file, or run 'imglock lock' to take the file's digest",
 				displayTag(r), r.Image.Digest, locked, lk.Name)})
-		case !reported[k]:
-			reported[k] = true
-			for _, p := range wanted[k] {
-				if !hasPlatform(lk.File, k, p) {
+		default:
+			ps := platforms
+			if p := concretePlatform(r); p != "" {
+				ps = append(slices.Clip(ps), p)
+			}
+			for _, p := range ps {
+				pk := platformKey{k, p}
+				if !reported[pk] && !hasPlatform(lk.File, k, p) {
+					reported[pk] = true
 					problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
 						"%s has no %s line in %s; run 'imglock lock' to add it", displayTag(r), p, lk.Name)})
 				}
