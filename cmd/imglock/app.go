@@ -119,7 +119,16 @@ func openWorkspace(c *cli.Context) (*workspace, error) {
 	}, nil
 }
 
-func (w *workspace) scan() ([]dockerfile.Reference, error) { return project.Scan(w.opts) }
+// scanWorkspace opens the workspace and returns the references of its
+// Dockerfiles.
+func scanWorkspace(c *cli.Context) (*workspace, []dockerfile.Reference, error) {
+	w, err := openWorkspace(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := project.Scan(w.opts)
+	return w, refs, err
+}
 
 // buildArgs reads --build-arg values as docker build does.
 func buildArgs(values []string) (map[string]string, error) {

@@ -27,11 +27,7 @@ Example:
    + docker.io/library/python 3.12-slim sha256:1f0e...`,
 		Flags: append(networkFlags(), buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}),
 		Action: func(c *cli.Context) error {
-			w, err := openWorkspace(c)
-			if err != nil {
-				return err
-			}
-			refs, err := w.scan()
+			w, refs, err := scanWorkspace(c)
 			if err != nil {
 				return err
 			}

@@ -23,11 +23,7 @@ Example:
    Dockerfile:3  from  docker.io/library/golang:1.26-bookworm  sha256:a688600ca24f...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the references as JSON"}},
 		Action: func(c *cli.Context) error {
-			w, err := openWorkspace(c)
-			if err != nil {
-				return err
-			}
-			refs, err := w.scan()
+			w, refs, err := scanWorkspace(c)
 			if err != nil {
 				return err
 			}

@@ -69,11 +69,11 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"registry":  cmdRegistry,
 		"push":      cmdPush,
-		"reqs":      cmdReqs,
+		"reqs":      countsCommand("reqs", func(ts *testscript.TestScript) requestCounter { return scriptRegistry(ts) }),
 		"envsubst":  cmdEnvsubst,
 		"status":    cmdStatus,
 		"proxy":     cmdProxy,
-		"proxyreqs": cmdProxyreqs,
+		"proxyreqs": countsCommand("proxyreqs", func(ts *testscript.TestScript) requestCounter { return scriptProxy(ts) }),
 	}
 	maps.Copy(cmds, distributionCommands())
 	return cmds
@@ -145,25 +145,36 @@ func cmdPush(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func cmdReqs(ts *testscript.TestScript, neg bool, args []string) {
-	r := scriptRegistry(ts)
-	if len(args) == 1 && args[0] == "reset" {
-		r.Reset()
-		return
-	}
-	if len(args) == 0 {
-		ts.Fatalf("usage: reqs reset | KIND=N...")
-	}
-	counts := r.Counts()
-	ts.Logf("registry requests: %v", counts)
-	for _, a := range args {
-		kind, n, ok := strings.Cut(a, "=")
-		want, err := strconv.Atoi(n)
-		if !ok || err != nil {
-			ts.Fatalf("reqs: bad assertion %q, want KIND=N", a)
+// requestCounter is what reqs and proxyreqs read: the registry's or the
+// proxy's request counts.
+type requestCounter interface {
+	Counts() map[string]int
+	ResetCounts()
+}
+
+// countsCommand is a script command named name that resets or asserts the
+// counts of the counter the script has.
+func countsCommand(name string, counter func(*testscript.TestScript) requestCounter) func(*testscript.TestScript, bool, []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		c := counter(ts)
+		if len(args) == 1 && args[0] == "reset" {
+			c.ResetCounts()
+			return
 		}
-		if got := counts[kind]; (got == want) == neg {
-			ts.Fatalf("reqs: %s requests = %d, want %s%d", kind, got, map[bool]string{true: "not ", false: ""}[neg], want)
+		if len(args) == 0 {
+			ts.Fatalf("usage: %s reset | KIND=N...", name)
+		}
+		counts := c.Counts()
+		ts.Logf("%s: %v", name, counts)
+		for _, a := range args {
+			kind, n, ok := strings.Cut(a, "=")
+			want, err := strconv.Atoi(n)
+			if !ok || err != nil {
+				ts.Fatalf("%s: bad assertion %q, want KIND=N", name, a)
+			}
+			if got := counts[kind]; (got == want) == neg {
+				ts.Fatalf("%s: %s requests = %d, want %s%d", name, kind, got, map[bool]string{true: "not ", false: ""}[neg], want)
+			}
 		}
 	}
 }
@@ -268,28 +279,5 @@ func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 		scriptProxy(ts).ClearFaults()
 	default:
 		ts.Fatalf(proxyUsage)
-	}
-}
-
-func cmdProxyreqs(ts *testscript.TestScript, neg bool, args []string) {
-	p := scriptProxy(ts)
-	if len(args) == 1 && args[0] == "reset" {
-		p.ResetCounts()
-		return
-	}
-	if len(args) == 0 {
-		ts.Fatalf("usage: proxyreqs reset | KIND=N...")
-	}
-	counts := p.Counts()
-	ts.Logf("proxy requests: %v", counts)
-	for _, a := range args {
-		kind, n, ok := strings.Cut(a, "=")
-		want, err := strconv.Atoi(n)
-		if !ok || err != nil {
-			ts.Fatalf("proxyreqs: bad assertion %q, want KIND=N", a)
-		}
-		if got := counts[kind]; (got == want) == neg {
-			ts.Fatalf("proxyreqs: %s requests = %d, want %s%d", kind, got, map[bool]string{true: "not ", false: ""}[neg], want)
-		}
 	}
 }

@@ -28,11 +28,7 @@ Example:
    Dockerfile:7: redis:7 is not in images.lock; run 'imglock lock' to add it`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"}},
 		Action: func(c *cli.Context) error {
-			w, err := openWorkspace(c)
-			if err != nil {
-				return err
-			}
-			refs, err := w.scan()
+			w, refs, err := scanWorkspace(c)
 			if err != nil {
 				return err
 			}

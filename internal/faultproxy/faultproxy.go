@@ -30,6 +30,10 @@ import (
 type Proxy struct {
 	Addr string // host:port on 127.0.0.1; the registry as clients see it
 
+	// Counter counts the requests received, by kind as testregistry.Kind
+	// classifies them; faulted requests count too.
+	testregistry.Counter
+
 	target   string
 	srv      *http.Server
 	upstream *http.Transport
@@ -41,7 +45,6 @@ type Proxy struct {
 	faults  []fault // pending, in order
 	all     bool
 	strip   bool
-	counts  map[string]int
 }
 
 type faultKind int
@@ -71,7 +74,6 @@ func Start(target string) *Proxy {
 		Addr:    ln.Addr().String(),
 		target:  target,
 		closing: make(chan struct{}),
-		counts:  map[string]int{},
 		// No proxy from the environment: the upstream is on loopback.
 		upstream: &http.Transport{MaxIdleConnsPerHost: 100, IdleConnTimeout: 30 * time.Second},
 	}
@@ -152,26 +154,6 @@ func (p *Proxy) StripDigest(on bool) {
 	p.strip = on
 }
 
-// Counts returns the requests received since the last ResetCounts, by kind
-// as testregistry.Kind classifies them, with "total" for all of them.
-// Faulted requests count too.
-func (p *Proxy) Counts() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.counts))
-	for k, v := range p.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// ResetCounts zeroes the counts.
-func (p *Proxy) ResetCounts() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.counts = map[string]int{}
-}
-
 func (p *Proxy) add(f fault) {
 	if f.n <= 0 {
 		return
@@ -185,9 +167,8 @@ func (p *Proxy) add(f fault) {
 func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.Count(r)
 	kind := testregistry.Kind(r)
-	p.counts[kind]++
-	p.counts["total"]++
 	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
 		return fault{}, false, p.latency
 	}

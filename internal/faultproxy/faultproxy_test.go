@@ -53,7 +53,7 @@ func TestForwardsForRegistryClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.ResetCounts()
-	reg.Reset()
+	reg.ResetCounts()
 	ref, err := name.ParseReference(p.Addr + "/acme/base:1")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestForwardsForRegistryClients(t *testing.T) {
 func TestFailThenForward(t *testing.T) {
 	reg, p, _ := start(t)
 	p.Fail(2, http.StatusTooManyRequests, "7")
-	reg.Reset()
+	reg.ResetCounts()
 	// A ping is not a manifest request: not faulted.
 	resp, err := http.Get("http://" + p.Addr + "/v2/")
 	if err != nil {

@@ -1,17 +1,11 @@
 package project
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
-	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/internal/testregistry"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -63,56 +57,5 @@ func BenchmarkVerify1000(b *testing.B) {
 		if p := Verify(refs, nil, Lock{Name: "images.lock", File: parsed, Data: data}); len(p) != 0 {
 			b.Fatalf("%d problems, first %v", len(p), p[0])
 		}
-	}
-}
-
-// BenchmarkColdLock is a cold `imglock lock` of N unique tags on one
-// in-process registry. It reports the requests each run makes, by kind: the
-// budget is one ping plus one HEAD per tag.
-func BenchmarkColdLock(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
-			reg := testregistry.Start()
-			defer reg.Close()
-			dir := b.TempDir()
-			var df strings.Builder
-			for i := range n {
-				ref := fmt.Sprintf("repo%d/img:%d", i%10, i)
-				if _, err := reg.Push(ref, ref); err != nil {
-					b.Fatal(err)
-				}
-				fmt.Fprintf(&df, "FROM %s/%s AS s%d\n", reg.Addr, ref, i)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
-				b.Fatal(err)
-			}
-			refs, err := Scan(Options{Root: dir})
-			if err != nil {
-				b.Fatal(err)
-			}
-			lockPath := filepath.Join(dir, "images.lock")
-			newResolver := func() (resolve.Resolver, error) {
-				return resolve.New(resolve.WithKeychain(authn.NewMultiKeychain()))
-			}
-			reg.Reset()
-			runs := 0
-			for b.Loop() {
-				if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
-					b.Fatal(err)
-				}
-				res, err := Tidy(context.Background(), refs, nil, lockPath, newResolver)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(res.Changes) != n {
-					b.Fatalf("%d changes, want %d", len(res.Changes), n)
-				}
-				runs++
-			}
-			c := reg.Counts()
-			for _, kind := range []string{"total", "ping", "head", "get"} {
-				b.ReportMetric(float64(c[kind])/float64(runs), kind+"-reqs/op")
-			}
-		})
 	}
 }

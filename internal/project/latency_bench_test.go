@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/crane"
 
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/faultproxy"
-	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testregistry"
 )
 
@@ -23,9 +21,9 @@ import (
 const requestLatency = 20 * time.Millisecond
 
 // latencySetup pushes tags unique tags spread over repos repositories to an
-// in-process registry behind a proxy adding requestLatency, and returns
-// their references through the proxy.
-func latencySetup(b *testing.B, tags, repos int) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
+// in-process registry behind a proxy adding latency to each request, and
+// returns their references through the proxy.
+func latencySetup(b *testing.B, tags, repos int, latency time.Duration) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
 	b.Helper()
 	reg := testregistry.Start()
 	b.Cleanup(reg.Close)
@@ -41,7 +39,7 @@ func latencySetup(b *testing.B, tags, repos int) (*faultproxy.Proxy, []dockerfil
 		names = append(names, proxy.Addr+"/"+tag)
 		refs = append(refs, ref(b, "Dockerfile", i+1, proxy.Addr+"/"+tag))
 	}
-	proxy.SetLatency(requestLatency)
+	proxy.SetLatency(latency)
 	return proxy, refs, names
 }
 
@@ -52,48 +50,54 @@ func reportRequests(b *testing.B, proxy *faultproxy.Proxy, runs int) {
 	}
 }
 
-func anonymousResolver() (resolve.Resolver, error) {
-	return resolve.New(resolve.WithKeychain(authn.NewMultiKeychain()))
+// coldLock runs a cold `imglock lock` of refs as often as b asks.
+func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference) {
+	lockPath := filepath.Join(b.TempDir(), "images.lock")
+	proxy.ResetCounts()
+	runs := 0
+	for b.Loop() {
+		if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
+			b.Fatal(err)
+		}
+		res, err := Tidy(context.Background(), refs, nil, lockPath, realResolver)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Changes) != len(refs) {
+			b.Fatalf("%d changes, want %d", len(res.Changes), len(refs))
+		}
+		runs++
+	}
+	reportRequests(b, proxy, runs)
 }
 
 // BenchmarkLockLatency is `imglock lock` against a registry 20 ms away:
 // cold (nothing locked), warm (up to date: no request at all), and the
 // baseline of resolving the same tags one by one as `crane digest` does (a
-// new connection, /v2/ ping and HEAD per tag). Token requests are counted
+// new connection, /v2/ ping and HEAD per tag); and a cold lock on loopback
+// with no added latency, for imglock's own cost. Token requests are counted
 // as "other"; the in-process registry asks for none.
 func BenchmarkLockLatency(b *testing.B) {
+	b.Run("cold-loopback/tags=100/repos=10", func(b *testing.B) {
+		proxy, refs, _ := latencySetup(b, 100, 10, 0)
+		coldLock(b, proxy, refs)
+	})
 	for _, tc := range []struct{ tags, repos int }{{100, 10}, {200, 20}} {
 		name := fmt.Sprintf("tags=%d/repos=%d", tc.tags, tc.repos)
 		b.Run("cold/"+name, func(b *testing.B) {
-			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos)
-			lockPath := filepath.Join(b.TempDir(), "images.lock")
-			proxy.ResetCounts()
-			runs := 0
-			for b.Loop() {
-				if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
-					b.Fatal(err)
-				}
-				res, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(res.Changes) != tc.tags {
-					b.Fatalf("%d changes, want %d", len(res.Changes), tc.tags)
-				}
-				runs++
-			}
-			reportRequests(b, proxy, runs)
+			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos, requestLatency)
+			coldLock(b, proxy, refs)
 		})
 		b.Run("warm/"+name, func(b *testing.B) {
-			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos)
+			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos, requestLatency)
 			lockPath := filepath.Join(b.TempDir(), "images.lock")
-			if _, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver); err != nil {
+			if _, err := Tidy(context.Background(), refs, nil, lockPath, realResolver); err != nil {
 				b.Fatal(err)
 			}
 			proxy.ResetCounts()
 			runs := 0
 			for b.Loop() {
-				res, err := Tidy(context.Background(), refs, nil, lockPath, anonymousResolver)
+				res, err := Tidy(context.Background(), refs, nil, lockPath, realResolver)
 				if err != nil || len(res.Changes) != 0 {
 					b.Fatalf("warm lock: %v, %d changes", err, len(res.Changes))
 				}
@@ -102,7 +106,7 @@ func BenchmarkLockLatency(b *testing.B) {
 			reportRequests(b, proxy, runs)
 		})
 		b.Run("crane-one-by-one/"+name, func(b *testing.B) {
-			proxy, _, names := latencySetup(b, tc.tags, tc.repos)
+			proxy, _, names := latencySetup(b, tc.tags, tc.repos, requestLatency)
 			proxy.ResetCounts()
 			runs := 0
 			for b.Loop() {

@@ -104,7 +104,7 @@ func TestTidy(t *testing.T) {
 		ref(t, "Dockerfile", 2, reg.Addr+"/redis:7"),
 		ref(t, "Dockerfile", 3, reg.Addr+"/golang:1@"+digestC), // seeds without a request
 	}
-	reg.Reset()
+	reg.ResetCounts()
 	res, err := Tidy(context.Background(), refs, nil, path, realResolver)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func TestResolvePlatformsFromIndex(t *testing.T) {
 	}
 	req := mustRef(t, reg.Addr+"/multi:1")
 	req.Platforms = []string{"linux/amd64", "linux/arm/v7"}
-	reg.Reset()
+	reg.ResetCounts()
 	got, err := newTestResolver(t).Resolve(context.Background(), []Request{req})
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func TestResolveDigestsAndRequestCount(t *testing.T) {
 		refs = append(refs, mustRef(t, s), mustRef(t, s)) // each twice: resolved once
 	}
 
-	reg.Reset()
+	reg.ResetCounts()
 	got, err := newTestResolver(t).Resolve(context.Background(), refs)
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/crane"
@@ -27,22 +25,19 @@ import (
 type Registry struct {
 	Addr string // host:port on 127.0.0.1
 
+	Counter // the requests it served, but for the harness's own pushes
+
 	server *httptest.Server
 	paused atomic.Bool // true while the harness itself talks to the registry
-	mu     sync.Mutex
-	counts map[string]int
 }
 
 // Start starts a registry on a free loopback port.
 func Start() *Registry {
-	r := &Registry{counts: map[string]int{}}
+	r := &Registry{}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !r.paused.Load() {
-			r.mu.Lock()
-			r.counts[Kind(req)]++
-			r.counts["total"]++
-			r.mu.Unlock()
+			r.Count(req)
 		}
 		inner.ServeHTTP(w, req)
 	}))
@@ -52,42 +47,6 @@ func Start() *Registry {
 
 // Close stops the registry; later requests to Addr are refused.
 func (r *Registry) Close() { r.server.Close() }
-
-// Kind classifies a registry request: ping, head (manifest), get (manifest),
-// blob, or other.
-func Kind(req *http.Request) string {
-	p := req.URL.Path
-	switch {
-	case p == "/v2/" || p == "/v2":
-		return "ping"
-	case strings.Contains(p, "/manifests/") && req.Method == http.MethodHead:
-		return "head"
-	case strings.Contains(p, "/manifests/") && req.Method == http.MethodGet:
-		return "get"
-	case strings.Contains(p, "/blobs/"):
-		return "blob"
-	}
-	return "other"
-}
-
-// Counts returns the requests served since the last Reset, by kind, with
-// "total" for all of them.
-func (r *Registry) Counts() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.counts))
-	for k, v := range r.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// Reset zeroes the counts.
-func (r *Registry) Reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.counts = map[string]int{}
-}
 
 // Push pushes a one-layer linux/amd64 image holding /base.txt with content
 // to ref (REPO:TAG on this registry, without the host) and returns its
