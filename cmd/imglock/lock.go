@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -34,11 +32,8 @@ Example:
 			ctx, cancel := w.networkContext(c)
 			defer cancel()
 			res, err := project.Tidy(ctx, refs, w.cfg.Platforms, w.lockPath, w.resolverFactory(c))
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = fmt.Errorf("%w\ngave up after %s (--timeout, or timeout in imglock.toml)", err, w.timeout(c))
-			}
 			if err != nil {
-				return err
+				return w.explainTimeout(c, err)
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, changesJSON(res.Changes))

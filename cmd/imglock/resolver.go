@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,15 @@ func (w *workspace) timeout(c *cli.Context) time.Duration {
 // networkContext is the context of a run's network work, with its deadline.
 func (w *workspace) networkContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(c.Context, w.timeout(c))
+}
+
+// explainTimeout adds to err, when the deadline ended it, which setting to
+// raise.
+func (w *workspace) explainTimeout(c *cli.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w\ngave up after %s (--timeout, or timeout in imglock.toml)", err, w.timeout(c))
+	}
+	return err
 }
 
 // resolverFactory builds the registry resolver from imglock.toml and the

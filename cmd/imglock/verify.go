@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -9,6 +10,11 @@ import (
 
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/lock"
+)
+
+const (
+	flagRemote      = "remote"
+	flagFailOnDrift = "fail-on-drift"
 )
 
 func verifyCommand() *cli.Command {
@@ -23,10 +29,22 @@ with the command that fixes it. Makes no network request: made for CI.
 Under GitHub Actions (GITHUB_ACTIONS=true) each problem is also printed as
 an ::error annotation.
 
+With --remote it also asks the registries (HEAD requests) whether each
+locked digest still exists (a vanished one fails: the build would not find
+it) and whether each tag moved upstream since it was locked (a warning, or a
+failure with --fail-on-drift).
+
 Example:
    $ imglock verify
-   Dockerfile:7: redis:7 is not in images.lock; run 'imglock lock' to add it`,
-		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"}},
+   Dockerfile:7: redis:7 is not in images.lock; run 'imglock lock' to add it
+   $ imglock verify --remote
+   Dockerfile:2: warning: python:3.12 moved upstream: locked sha256:1f0e..., now sha256:9ac2...; run 'imglock upgrade python:3.12' to move`,
+		Flags: append(networkFlags(),
+			buildArgFlag(),
+			&cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"},
+			&cli.BoolFlag{Name: flagRemote, Usage: "also check the registries: vanished digests and moved tags"},
+			&cli.BoolFlag{Name: flagFailOnDrift, Usage: "with --remote, fail when a tag moved upstream"},
+		),
 		Action: func(c *cli.Context) error {
 			w, refs, err := scanWorkspace(c)
 			if err != nil {
@@ -38,15 +56,35 @@ Example:
 				return err
 			}
 			problems := project.Verify(refs, w.cfg.Platforms, project.Lock{Name: name, File: f, Data: data})
+			var warnings []project.Problem
+			var statuses []project.RemoteStatus
+			if c.Bool(flagRemote) {
+				ctx, cancel := w.networkContext(c)
+				defer cancel()
+				statuses, err = project.CheckRemote(ctx, refs, f, w.resolverFactory(c))
+				if err != nil {
+					return w.explainTimeout(c, err)
+				}
+				vanished, drift := project.RemoteFindings(statuses)
+				problems = append(problems, vanished...)
+				if c.Bool(flagFailOnDrift) {
+					problems = append(problems, drift...)
+				} else {
+					warnings = drift
+				}
+			}
 			if c.Bool(flagJSON) {
-				if err := printJSON(c, verifyJSON(problems)); err != nil {
+				if err := printJSON(c, verifyJSON(problems, warnings, statuses)); err != nil {
 					return err
+				}
+			} else {
+				for _, p := range warnings {
+					fmt.Fprintf(c.App.ErrWriter, "%s:%d: warning: %s\n", p.File, p.Line, p.Msg)
 				}
 			}
 			if os.Getenv("GITHUB_ACTIONS") == "true" {
-				for _, p := range problems {
-					fmt.Fprintf(c.App.Writer, "::error file=%s,line=%d::%s\n", p.File, p.Line, escapeAnnotation(p.Msg))
-				}
+				annotate(c.App.Writer, "error", problems)
+				annotate(c.App.Writer, "warning", warnings)
 			}
 			if len(problems) > 0 {
 				if c.Bool(flagJSON) {
@@ -62,6 +100,13 @@ Example:
 	}
 }
 
+// annotate prints GitHub Actions workflow commands for problems.
+func annotate(w io.Writer, level string, problems []project.Problem) {
+	for _, p := range problems {
+		fmt.Fprintf(w, "::%s file=%s,line=%d::%s\n", level, p.File, p.Line, escapeAnnotation(p.Msg))
+	}
+}
+
 type problemJSON struct {
 	File    string `json:"file"`
 	Line    int    `json:"line"`
@@ -71,12 +116,23 @@ type problemJSON struct {
 type verifyResultJSON struct {
 	OK       bool          `json:"ok"`
 	Problems []problemJSON `json:"problems"`
+	Warnings []problemJSON `json:"warnings"`
+	Remote   []remoteJSON  `json:"remote,omitempty"` // with --remote: one entry per locked tag
 }
 
-func verifyJSON(problems []project.Problem) verifyResultJSON {
-	out := verifyResultJSON{OK: len(problems) == 0, Problems: []problemJSON{}}
+func verifyJSON(problems, warnings []project.Problem, statuses []project.RemoteStatus) verifyResultJSON {
+	return verifyResultJSON{
+		OK:       len(problems) == 0,
+		Problems: problemsJSON(problems),
+		Warnings: problemsJSON(warnings),
+		Remote:   remoteStatusesJSON(statuses),
+	}
+}
+
+func problemsJSON(problems []project.Problem) []problemJSON {
+	out := []problemJSON{}
 	for _, p := range problems {
-		out.Problems = append(out.Problems, problemJSON{p.File, p.Line, p.Msg})
+		out = append(out, problemJSON{p.File, p.Line, p.Msg})
 	}
 	return out
 }

@@ -48,6 +48,15 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, 
 	if err != nil {
 		return TidyResult{}, err
 	}
+	return rewrite(ctx, path, wanted, request, true, true, newResolver)
+}
+
+// rewrite brings the tags in wanted to what plan asks of the registries,
+// drops entries no wanted tag uses when prune is set, and writes the lock
+// when write is set (otherwise it only reports what would change).
+func rewrite(ctx context.Context, path string, wanted map[tagKey]*want,
+	plan func(tagKey, *want, *lock.File) (resolve.Request, bool),
+	prune, write bool, newResolver func() (resolve.Resolver, error)) (TidyResult, error) {
 	current, _, err := lock.ReadFile(path)
 	if err != nil {
 		return TidyResult{}, err
@@ -55,7 +64,7 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, 
 
 	var reqs []resolve.Request
 	for _, k := range sortedKeys(wanted) {
-		if req, ok := request(k, wanted[k], current); ok {
+		if req, ok := plan(k, wanted[k], current); ok {
 			reqs = append(reqs, req)
 		}
 	}
@@ -75,7 +84,7 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, 
 	}
 
 	result := TidyResult{Resolved: len(reqs)}
-	_, err = lock.Update(path, func(f *lock.File) error {
+	edit := func(f *lock.File) error {
 		result.Changes = nil
 		for _, k := range sortedKeys(wanted) {
 			changes, err := apply(f, k, wanted[k], resolved)
@@ -84,11 +93,18 @@ func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, 
 			}
 			result.Changes = append(result.Changes, changes...)
 		}
-		for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] != nil }) {
-			result.Changes = append(result.Changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
+		if prune {
+			for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] != nil }) {
+				result.Changes = append(result.Changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
+			}
 		}
 		return nil
-	})
+	}
+	if write {
+		_, err = lock.Update(path, edit)
+	} else {
+		err = edit(current.Clone())
+	}
 	if err != nil {
 		return TidyResult{}, err
 	}

@@ -87,6 +87,10 @@ func (c *client) resolve(ctx context.Context, req Request) (Result, error) {
 	return res, err
 }
 
+// ErrNotFound is wrapped by errors about a tag or manifest the registry
+// does not have.
+var ErrNotFound = errors.New("not found")
+
 var errNoDigest = errors.New("registry answered HEAD without Docker-Content-Digest")
 
 // head asks for the digest a tag points at without downloading anything.
@@ -221,7 +225,7 @@ func checkStatus(resp *http.Response, repo, id string) error {
 		if strings.Contains(id, ":") {
 			what = "manifest " + id
 		}
-		return fmt.Errorf("not found: %s has no %s (%s answered 404)", repo, what, resp.Request.Method)
+		return fmt.Errorf("%w: %s has no %s (%s answered 404)", ErrNotFound, repo, what, resp.Request.Method)
 	}
 	return transport.CheckError(resp, http.StatusOK)
 }

@@ -58,6 +58,26 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
+// Failures returns the *Error of each reference that failed in an error
+// Resolve returned, keyed by the reference as requested (Ref.String()).
+func Failures(err error) map[string]*Error {
+	out := map[string]*Error{}
+	var walk func(error)
+	walk = func(err error) {
+		if e, ok := err.(*Error); ok {
+			out[e.Ref] = e
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, inner := range j.Unwrap() {
+				walk(inner)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 // DefaultConcurrency is how many requests go to one registry at once: enough
 // to resolve a hundred tags in a few round trips, few enough not to look
 // like abuse to a public registry.

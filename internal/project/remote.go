@@ -1,0 +1,113 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/lock"
+)
+
+// RemoteStatus is what the registry says now about one locked tag.
+type RemoteStatus struct {
+	Repo, Tag string
+	Ref       dockerfile.Reference // the first reference that uses the tag
+	Locked    string               // the tag's digest in the lock
+	Current   string               // what the tag points at now; "" when the registry no longer has the tag
+	Vanished  []string             // locked digests (the tag's, or a platform's) the registry no longer has
+}
+
+// Moved reports whether the tag points elsewhere than the lock says.
+func (s RemoteStatus) Moved() bool { return s.Current != "" && s.Current != s.Locked }
+
+// CheckRemote asks the registries, for every locked tag refs use, whether
+// its locked digests still exist (a HEAD by digest, also for each platform
+// line) and what the tag points at now (a HEAD by tag). A digest or tag the
+// registry does not have is a finding; any other failure is the error.
+func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File, newResolver func() (resolve.Resolver, error)) ([]RemoteStatus, error) {
+	var statuses []RemoteStatus
+	var reqs []resolve.Request
+	seen := map[tagKey]bool{}
+	for _, r := range refs {
+		if r.Image.Tag == "" {
+			continue
+		}
+		k := keyOf(r.Image)
+		locked, ok := f.Lookup(k.Repo, k.Tag)
+		if !ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		statuses = append(statuses, RemoteStatus{Repo: k.Repo, Tag: k.Tag, Ref: r, Locked: locked})
+		tag := imageref.Ref{Repo: k.Repo, Tag: k.Tag}
+		reqs = append(reqs, resolve.Request{Ref: tag}, resolve.Request{Ref: tag.WithDigest(locked)})
+		for _, e := range f.Platforms(k.Repo, k.Tag) {
+			reqs = append(reqs, resolve.Request{Ref: tag.WithDigest(e.Digest)})
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	res, err := newResolver()
+	if err != nil {
+		return nil, err
+	}
+	results, err := res.Resolve(ctx, reqs)
+	answers := map[string]string{}
+	for _, r := range results {
+		answers[r.Ref.String()] = r.Digest
+	}
+	failures := resolve.Failures(err)
+	if err != nil && len(failures) == 0 {
+		return nil, err
+	}
+	for _, ref := range slices.Sorted(maps.Keys(failures)) {
+		if !errors.Is(failures[ref], resolve.ErrNotFound) {
+			return nil, failures[ref]
+		}
+	}
+	for i := range statuses {
+		s := &statuses[i]
+		tag := imageref.Ref{Repo: s.Repo, Tag: s.Tag}
+		s.Current = answers[tag.String()]
+		digests := []string{s.Locked}
+		for _, e := range f.Platforms(s.Repo, s.Tag) {
+			digests = append(digests, e.Digest)
+		}
+		for _, d := range digests {
+			if failures[tag.WithDigest(d).String()] != nil {
+				s.Vanished = append(s.Vanished, d)
+			}
+		}
+	}
+	return statuses, nil
+}
+
+// RemoteFindings turns statuses into messages at the first Dockerfile line
+// that uses each tag: vanished digests (the build will fail to pull them)
+// and drift (the tag moved, or is gone, upstream; the lock still builds).
+func RemoteFindings(statuses []RemoteStatus) (vanished, drift []Problem) {
+	for _, s := range statuses {
+		name := displayTag(s.Ref)
+		for _, d := range s.Vanished {
+			vanished = append(vanished, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
+				"%s: locked digest %s no longer exists in the registry; run 'imglock upgrade %s' to lock what the tag points at now",
+				name, d, name)})
+		}
+		switch {
+		case s.Moved():
+			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
+				"%s moved upstream: locked %s, now %s; run 'imglock upgrade %s' to move",
+				name, s.Locked, s.Current, name)})
+		case s.Current == "":
+			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
+				"%s: the registry no longer has this tag", name)})
+		}
+	}
+	return vanished, drift
+}
