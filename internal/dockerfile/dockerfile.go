@@ -38,6 +38,7 @@ const (
 type Reference struct {
 	File     string // file name as given to Parse
 	Line     int    // 1-based line where the instruction (or directive) starts
+	EndLine  int    // last line of the instruction, past continuations
 	Kind     Kind
 	Written  string // the reference as written, before ARG expansion
 	Expanded string // after global-ARG expansion (== Written when no variable)
@@ -239,6 +240,15 @@ func firstLine(loc []parser.Range) int {
 	return max(line, 1)
 }
 
+// lastLine is the last line of a location.
+func lastLine(loc []parser.Range) int {
+	line := firstLine(loc)
+	for _, r := range loc {
+		line = max(line, r.End.Line)
+	}
+	return line
+}
+
 // sanitize replaces each NUL byte, invalid UTF-8 byte and byte-order mark
 // after the start with 0x01. BuildKit's shell lexer (text/scanner) reports
 // those on stderr, and it lexes heredoc lines while parsing. 0x01 keeps
@@ -272,7 +282,7 @@ func (p *parse) syntaxRef(ref string, line int) (Reference, error) {
 	if err != nil {
 		return Reference{}, p.errorf(line, "# syntax=%s: %v", ref, err)
 	}
-	return Reference{File: p.file, Line: line, Kind: KindSyntax, Written: ref, Expanded: ref, Image: img}, nil
+	return Reference{File: p.file, Line: line, EndLine: line, Kind: KindSyntax, Written: ref, Expanded: ref, Image: img}, nil
 }
 
 // fromRef resolves a FROM base as dockerfile2llb's buildDispatchStates and
@@ -306,6 +316,7 @@ func (p *parse) fromRef(st *instructions.Stage, earlier map[string]bool) (Refere
 	return Reference{
 		File:     p.file,
 		Line:     line,
+		EndLine:  lastLine(st.Location),
 		Kind:     KindFrom,
 		Written:  st.BaseName,
 		Expanded: name,
@@ -355,20 +366,19 @@ func (p *parse) commandRefs(cmd instructions.Command, stages map[string]bool, nS
 		if stages[strings.ToLower(c.From)] || c.From == scratch {
 			return nil, nil
 		}
-		r, err := p.imageRef(line, KindCopy, what, c.From)
+		r, err := p.imageRef(c.Location(), KindCopy, what, c.From)
 		if err != nil {
 			return nil, err
 		}
 		return []Reference{r}, nil
 	case *instructions.RunCommand:
 		var refs []Reference
-		line := firstLine(c.Location())
 		for _, m := range instructions.GetMounts(c) {
 			// Mount sources are stage names or images, never stage indexes.
 			if m.From == "" || stages[strings.ToLower(m.From)] || m.From == scratch {
 				continue
 			}
-			r, err := p.imageRef(line, KindMount, "RUN --mount from="+m.From, m.From)
+			r, err := p.imageRef(c.Location(), KindMount, "RUN --mount from="+m.From, m.From)
 			if err != nil {
 				return nil, err
 			}
@@ -380,10 +390,11 @@ func (p *parse) commandRefs(cmd instructions.Command, stages map[string]bool, nS
 	return nil, nil
 }
 
-func (p *parse) imageRef(line int, kind Kind, what, s string) (Reference, error) {
+func (p *parse) imageRef(loc []parser.Range, kind Kind, what, s string) (Reference, error) {
+	line := firstLine(loc)
 	img, err := imageref.Parse(s)
 	if err != nil {
 		return Reference{}, p.errorf(line, "%s: %v", what, err)
 	}
-	return Reference{File: p.file, Line: line, Kind: kind, Written: s, Expanded: s, Image: img}, nil
+	return Reference{File: p.file, Line: line, EndLine: lastLine(loc), Kind: kind, Written: s, Expanded: s, Image: img}, nil
 }

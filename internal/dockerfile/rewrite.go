@@ -1,0 +1,85 @@
+package dockerfile
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+)
+
+// Replacement replaces the text of one reference.
+type Replacement struct {
+	Ref  Reference
+	With string
+}
+
+// Rewrite returns data with each replacement's reference, as written, put
+// in place of: on the instruction's own lines, and nothing else, so that
+// comments, continuations, heredocs and line numbers stay as they were. A
+// reference whose written text is not found there (it came from an ARG
+// default, say) is an error at its line.
+func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	type edit struct {
+		line, start, end int
+		with             string
+	}
+	var edits []edit
+	taken := map[[2]int]bool{} // (line, start) already replaced
+	for _, rep := range reps {
+		r := rep.Ref
+		found := false
+		for n := r.Line; n <= max(r.EndLine, r.Line) && n <= len(lines) && !found; n++ {
+			from := 0
+			for {
+				i := tokenIndex(lines[n-1][from:], r.Written)
+				if i < 0 {
+					break
+				}
+				i += from
+				if !taken[[2]int{n, i}] {
+					taken[[2]int{n, i}] = true
+					edits = append(edits, edit{n, i, i + len(r.Written), rep.With})
+					found = true
+					break
+				}
+				from = i + len(r.Written)
+			}
+		}
+		if !found {
+			return nil, &Error{File: file, Line: r.Line, Msg: fmt.Sprintf("cannot find %q on the instruction's lines to rewrite it", r.Written)}
+		}
+	}
+	// Apply from the end so that earlier offsets stay valid.
+	sort.Slice(edits, func(i, j int) bool {
+		if edits[i].line != edits[j].line {
+			return edits[i].line > edits[j].line
+		}
+		return edits[i].start > edits[j].start
+	})
+	for _, e := range edits {
+		l := lines[e.line-1]
+		lines[e.line-1] = append(append(append([]byte{}, l[:e.start]...), e.with...), l[e.end:]...)
+	}
+	return bytes.Join(lines, nil), nil
+}
+
+// tokenIndex finds token in line where it stands as a whole word of an
+// instruction: after a space or '=' (FROM x, --from=x, from=x) and before a
+// space, a comma, or the end of the line.
+func tokenIndex(line []byte, token string) int {
+	from := 0
+	for {
+		i := bytes.Index(line[from:], []byte(token))
+		if i < 0 {
+			return -1
+		}
+		i += from
+		end := i + len(token)
+		before := i == 0 || line[i-1] == ' ' || line[i-1] == '\t' || line[i-1] == '='
+		after := end == len(line) || bytes.IndexByte([]byte(" \t,\r\n"), line[end]) >= 0
+		if before && after {
+			return i
+		}
+		from = i + 1
+	}
+}
