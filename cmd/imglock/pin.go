@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/lock"
+)
+
+func pinCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pin",
+		Usage:     "write TAG@DIGEST from images.lock into the Dockerfiles",
+		ArgsUsage: "[DOCKERFILE...]",
+		Description: `Rewrites each locked reference of FROM, COPY --from and RUN --mount from=
+as TAG@DIGEST, in place and atomically, touching nothing else in the file.
+For builds that cannot go through 'imglock build'. 'imglock unpin' undoes it.
+
+Example:
+   $ imglock pin
+   Dockerfile: 2 references pinned`,
+		Flags: []cli.Flag{buildArgFlag()},
+		Action: func(c *cli.Context) error {
+			w, refs, err := scanWorkspace(c)
+			if err != nil {
+				return err
+			}
+			f, _, err := lock.ReadFile(w.lockPath)
+			if err != nil {
+				return err
+			}
+			results, err := project.Pin(refs, f, w.lockPath)
+			printPinResults(c, results, "pinned")
+			return err
+		},
+	}
+}
+
+func unpinCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "unpin",
+		Usage:     "strip digests from the Dockerfiles, recording them in images.lock first",
+		ArgsUsage: "[DOCKERFILE...]",
+		Description: `Rewrites each reference written as TAG@DIGEST to TAG, in place and
+atomically, touching nothing else in the file. A digest images.lock does not
+have yet is recorded there first, so the build keeps the same bytes: the way
+to move from in-file pins to images.lock. A digest that disagrees with the
+lock is left in its file and reported.
+
+Example:
+   $ imglock unpin
+   Dockerfile: 2 references unpinned`,
+		Flags: []cli.Flag{buildArgFlag()},
+		Action: func(c *cli.Context) error {
+			w, refs, err := scanWorkspace(c)
+			if err != nil {
+				return err
+			}
+			results, err := project.Unpin(refs, w.lockPath)
+			printPinResults(c, results, "unpinned")
+			return err
+		},
+	}
+}
+
+func printPinResults(c *cli.Context, results []project.PinResult, verb string) {
+	for _, r := range results {
+		if r.Changed > 0 {
+			fmt.Fprintf(c.App.Writer, "%s: %d %s %s\n", r.File, r.Changed, plural(r.Changed, "reference"), verb)
+		}
+		for _, p := range r.Skipped {
+			fmt.Fprintf(c.App.ErrWriter, "%s:%d: note: %s\n", p.File, p.Line, p.Msg)
+		}
+	}
+}
