@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/imglock/imglock/internal/build"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/resolve"
 )
@@ -24,7 +25,10 @@ func exitCode(err error) int {
 	var silent silentError
 	var verr *project.VerifyError
 	var rerr *resolve.Error
+	var missing *build.MissingError
 	switch {
+	case errors.As(err, &missing):
+		return exitDiffers
 	case errors.As(err, &silent):
 		return silent.code
 	case errors.As(err, &verr):

@@ -68,6 +68,17 @@ func (r Ref) Registry() string {
 	return host
 }
 
+// Familiar is the short form Docker users write (python:3.12 for
+// docker.io/library/python:3.12), without ":latest": the key BuildKit looks
+// a named build context up by (frontend/dockerui NamedContext).
+func (r Ref) Familiar() string {
+	named, err := reference.ParseNormalizedNamed(r.String())
+	if err != nil {
+		return r.String()
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":"+DefaultTag)
+}
+
 // WithDigest returns r pinned to digest, keeping its tag.
 func (r Ref) WithDigest(digest string) Ref {
 	r.Digest = digest

@@ -72,3 +72,22 @@ func TestCheckDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestFamiliar(t *testing.T) {
+	for in, want := range map[string]string{
+		"docker.io/library/alpine:latest": "alpine",
+		"alpine":                          "alpine",
+		"python:3.12":                     "python:3.12",
+		"docker.io/bitnami/redis:7":       "bitnami/redis:7",
+		"ghcr.io/a/b:latest":              "ghcr.io/a/b",
+		"localhost:5000/x:1":              "localhost:5000/x:1",
+	} {
+		r, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Familiar(); got != want {
+			t.Errorf("Familiar(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/imglock/imglock/internal/build"
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/lock"
+)
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "run docker build with every base image pinned from images.lock",
+		ArgsUsage: "[--print] [--pin-mode auto|contexts|stdin] [DOCKER BUILD OPTIONS] PATH",
+		Description: `Takes docker build's options and context as they are, reads the Dockerfile
+docker would (-f, else PATH/Dockerfile) with the same --build-arg values,
+and fails before building (exit 1) if any base image is not locked.
+
+The pins go in as named build contexts (--build-context) with docker buildx
+build when its builder runs BuildKit 0.10 or later; otherwise the Dockerfile
+with its references pinned goes to docker build on standard input (-f -),
+the file on disk untouched. A reference from a global ARG gets
+--build-arg NAME=REF@DIGEST; the # syntax= frontend gets BUILDKIT_SYNTAX.
+The exit code is the builder's. Arguments travel as argv, never through a
+shell.
+
+imglock's own options come first:
+   --print          print the exact command (and the Dockerfile sent on
+                    standard input) and run nothing
+   --pin-mode MODE  contexts or stdin instead of detecting what the builder
+                    supports (auto)
+
+Example:
+   $ imglock build --print -t app .
+   docker buildx build -t app --build-context python:3.12-slim=docker-image://docker.io/library/python:3.12-slim@sha256:1f0e... .`,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			printOnly, mode, args, err := buildOptions(c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			if args == nil {
+				return cli.ShowCommandHelp(c, "build")
+			}
+			inv, err := build.ParseArgs(args, os.LookupEnv)
+			if err != nil {
+				return fmt.Errorf("imglock build: %w", err)
+			}
+			path, err := inv.DockerfilePath()
+			if err != nil {
+				return fmt.Errorf("imglock build: %w", err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			refs, err := dockerfile.Parse(path, data, inv.BuildArgs)
+			if err != nil {
+				return err
+			}
+			lockPath := project.Options{Root: c.String(flagChdir)}.Path(c.String(flagLockfile))
+			f, _, err := lock.ReadFile(lockPath)
+			if err != nil {
+				return err
+			}
+			if mode == "" {
+				mode = build.Detect(context.Background(), os.Environ(), inv.Builder)
+			}
+			plan, err := build.NewPlan(inv, path, data, refs, f, lockPath, mode)
+			if err != nil {
+				return err
+			}
+			if printOnly {
+				fmt.Fprintln(c.App.Writer, shellQuote(plan.Argv))
+				if plan.Stdin != nil {
+					fmt.Fprintf(c.App.Writer, "# Dockerfile on standard input:\n%s", plan.Stdin)
+				}
+				return nil
+			}
+			code, err := build.Run(context.Background(), plan, os.Environ(), os.Stdin, c.App.Writer, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return silentError{code}
+			}
+			return nil
+		},
+	}
+}
+
+// buildOptions takes imglock's own options from the front of the build
+// arguments. A nil rest asks for help.
+func buildOptions(args []string) (printOnly bool, mode build.Mode, rest []string, err error) {
+options:
+	for len(args) > 0 {
+		switch a := args[0]; {
+		case a == "--print":
+			printOnly = true
+			args = args[1:]
+		case a == "--pin-mode" && len(args) > 1:
+			mode, args = build.Mode(args[1]), args[2:]
+		case strings.HasPrefix(a, "--pin-mode="):
+			mode, args = build.Mode(strings.TrimPrefix(a, "--pin-mode=")), args[1:]
+		case a == "-h" || a == "--help":
+			return false, "", nil, nil
+		default:
+			break options
+		}
+	}
+	switch mode {
+	case "", "auto":
+		mode = ""
+	case build.ModeContexts, build.ModeStdin:
+	default:
+		return false, "", nil, fmt.Errorf("--pin-mode %q: want auto, contexts or stdin", mode)
+	}
+	if len(args) == 0 {
+		return false, "", nil, fmt.Errorf("imglock build: no build context given (imglock build [OPTIONS] PATH)")
+	}
+	return printOnly, mode, args, nil
+}
+
+// shellQuote writes argv as a shell would need it, for display only: the
+// command itself never goes through a shell.
+func shellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}
