@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 
@@ -24,6 +26,8 @@ import (
 //	dist push [-env VAR] REF TEXT push an image holding /base.txt=TEXT to
 //	                              $DIST/REF with the first user's credentials
 //	                              and the CA; -env sets VAR to its digest
+//	dist delete REPO@DIGEST       delete that manifest (REPO without the host)
+//	                              from $DIST, as its first user; needs -delete
 //	dist stop                     stop it: requests to $DIST are then refused,
 //	                              and 'dist start' may start another
 func distributionCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
@@ -36,7 +40,7 @@ func distributionCommands() map[string]func(ts *testscript.TestScript, neg bool,
 // to a script's environment only in Setup, which these commands do not own.
 var distRegistries sync.Map // *testscript.TestScript -> *distreg.Registry
 
-const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] REF TEXT | stop"
+const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] REF TEXT | delete REPO@DIGEST | stop"
 
 func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
@@ -49,6 +53,8 @@ func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 		distStart(ts, args[1:])
 	case "push":
 		distPush(ts, args[1:])
+	case "delete":
+		distDelete(ts, args[1:])
 	case "stop":
 		if len(args) != 1 {
 			ts.Fatalf(distUsage)
@@ -150,4 +156,29 @@ func distRegistry(ts *testscript.TestScript) *distreg.Registry {
 		ts.Fatalf("no Distribution registry: run 'dist start' first")
 	}
 	return r.(*distreg.Registry)
+}
+
+// distDelete deletes one manifest by digest through the registry API, as a
+// registry's garbage collection or an administrator would.
+func distDelete(ts *testscript.TestScript, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf(distUsage)
+	}
+	repo, digest, ok := strings.Cut(args[0], "@")
+	if !ok || repo == "" || digest == "" {
+		ts.Fatalf("dist delete: %q: want REPO@DIGEST", args[0])
+	}
+	r := distRegistry(ts)
+	req, err := http.NewRequest(http.MethodDelete, r.URL()+"/v2/"+repo+"/manifests/"+digest, nil)
+	ts.Check(err)
+	if user, pass := r.Credentials(); user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := r.Client().Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if resp.StatusCode != http.StatusAccepted {
+		ts.Fatalf("dist delete %s: %s: %s", args[0], resp.Status, strings.TrimSpace(string(body)))
+	}
 }

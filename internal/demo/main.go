@@ -1,0 +1,276 @@
+// Command demo walks through imglock on a throwaway project, offline: it
+// starts a registry on loopback, seeds it with a few images, writes two
+// Dockerfiles, and runs the imglock binary it is given through lock, verify,
+// a tag re-pointed upstream, verify --remote, outdated and upgrade, showing
+// each command's real output and the diff of images.lock.
+//
+// It exits non-zero when a step does not behave as expected, so it doubles
+// as a smoke test of the built binary:
+//
+//	go build -o bin/imglock ./cmd/imglock
+//	go run ./internal/demo ./bin/imglock
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/imglock/imglock/internal/testregistry"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: demo IMGLOCK_BINARY")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
+		os.Exit(1)
+	}
+	fmt.Println("\ndemo: every step behaved as expected")
+}
+
+func run(binary string) error {
+	bin, err := filepath.Abs(binary)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "imglock-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	reg := testregistry.Start()
+	defer reg.Close()
+	host := reg.Addr
+	step("A registry on %s, seeded with three images", host)
+	for _, img := range []string{"acme/python:3.12-slim", "acme/golang:1.26", "acme/redis:7"} {
+		d, err := reg.Push(img, img+" v1")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pushed %s/%s %s\n", host, img, d)
+	}
+
+	dir := filepath.Join(tmp, "project")
+	files := []struct{ name, text string }{
+		{"Dockerfile", `ARG BASE=` + host + `/acme/python:3.12-slim
+FROM ` + host + `/acme/golang:1.26 AS build
+RUN go build -o /out/app ./cmd/app
+FROM ${BASE}
+COPY --from=build /out/app /usr/local/bin/app
+COPY --from=` + host + `/acme/redis:7 /usr/local/bin/redis-cli /usr/local/bin/
+`},
+		{"worker/Dockerfile", `FROM ` + host + `/acme/python:3.12-slim
+CMD ["python", "-m", "worker"]
+`},
+	}
+	step("A project with two Dockerfiles")
+	for _, f := range files {
+		path := filepath.Join(dir, f.name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(f.text), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("$ cat %s\n%s", f.name, f.text)
+	}
+
+	im := imglock{bin: bin, dir: dir, env: append(os.Environ(),
+		"DOCKER_CONFIG="+filepath.Join(tmp, "docker"), // no credentials from this machine
+		"GITHUB_ACTIONS=")}
+	lockPath := filepath.Join(dir, "images.lock")
+	python := host + "/acme/python"
+
+	verified := func(r result) bool { return strings.Contains(r.out, "images.lock: 4 references verified") }
+
+	step("Lock every base image, then verify offline")
+	if err := im.check("three added entries", func(r result) bool {
+		return strings.Count("\n"+r.out, "\n+ ") == 3
+	}, "lock"); err != nil {
+		return err
+	}
+	before, err := os.ReadFile(lockPath)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("$ cat images.lock\n%s", before)
+	if err := im.check("4 references verified", verified, "verify"); err != nil {
+		return err
+	}
+
+	step("Upstream re-points %s:3.12-slim to new content", python)
+	oldDigest := lockedDigest(before, python, "3.12-slim")
+	newDigest, err := reg.Push("acme/python:3.12-slim", "acme/python:3.12-slim v2 (a security patch)")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s:3.12-slim: %s -> %s\n", python, oldDigest, newDigest)
+	if oldDigest == "" || oldDigest == newDigest {
+		return fmt.Errorf("images.lock does not hold the old python digest (%q)", oldDigest)
+	}
+
+	step("The lock still builds the old bytes: offline verify passes; --remote sees the drift")
+	if err := im.check("4 references verified", verified, "verify"); err != nil {
+		return err
+	}
+	if err := im.check("a warning that "+python+":3.12-slim moved to "+newDigest, func(r result) bool {
+		return strings.Contains(r.out, "warning: "+python+":3.12-slim moved upstream") && strings.Contains(r.out, newDigest) && verified(r)
+	}, "verify", "--remote"); err != nil {
+		return err
+	}
+	if err := im.check("python alone listed, with its new digest", func(r result) bool {
+		return strings.Contains(r.out, python) && strings.Contains(r.out, short(newDigest)) &&
+			!strings.Contains(r.out, "golang") && !strings.Contains(r.out, "redis")
+	}, "outdated"); err != nil {
+		return err
+	}
+
+	step("Move the pin deliberately")
+	move := fmt.Sprintf("%s 3.12-slim: %s -> %s", python, short(oldDigest), short(newDigest))
+	if err := im.check(move+", written nothing", func(r result) bool {
+		return r.out == move+"\ndry run: images.lock not written\n"
+	}, "upgrade", "--dry-run"); err != nil {
+		return err
+	}
+	if now, err := os.ReadFile(lockPath); err != nil || !bytes.Equal(now, before) {
+		return fmt.Errorf("upgrade --dry-run changed images.lock (%v)", err)
+	}
+	if err := im.check(move, func(r result) bool { return r.out == move+"\n" }, "upgrade"); err != nil {
+		return err
+	}
+	after, err := os.ReadFile(lockPath)
+	if err != nil {
+		return err
+	}
+	if got := lockedDigest(after, python, "3.12-slim"); got != newDigest {
+		return fmt.Errorf("after upgrade, images.lock locks python to %q, want %s", got, newDigest)
+	}
+	fmt.Println("$ diff -u images.lock.before images.lock")
+	fmt.Print(diff("images.lock.before", "images.lock", string(before), string(after)))
+
+	step("The new pin verifies")
+	return im.check("4 references verified", verified, "verify")
+}
+
+// step prints a section heading.
+func step(format string, args ...any) {
+	fmt.Printf("\n## "+format+"\n", args...)
+}
+
+// imglock runs the binary in the project directory.
+type imglock struct {
+	bin, dir string
+	env      []string
+}
+
+type result struct {
+	out  string // stdout and stderr, in the order they were written
+	code int
+	err  error // the binary could not be run at all
+}
+
+// run runs imglock with args (argv, no shell), printing the command line
+// and its output as a terminal would show it: stdout and stderr share one
+// pipe, so their lines keep their order.
+func (im imglock) run(args ...string) result {
+	fmt.Printf("$ imglock %s\n", strings.Join(args, " "))
+	var out bytes.Buffer
+	cmd := exec.Command(im.bin, args...)
+	cmd.Dir, cmd.Env = im.dir, im.env
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	r := result{out: out.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		r.err = err
+	}
+	fmt.Print(r.out)
+	if r.code != 0 {
+		fmt.Printf("(exit status %d)\n", r.code)
+	}
+	return r
+}
+
+// check runs imglock with args and wants exit status 0 and ok to hold of
+// its output (what describes it).
+func (im imglock) check(what string, ok func(result) bool, args ...string) error {
+	r := im.run(args...)
+	cmd := "imglock " + strings.Join(args, " ")
+	switch {
+	case r.err != nil:
+		return fmt.Errorf("%s: %w", cmd, r.err)
+	case r.code != 0:
+		return fmt.Errorf("%s exited with status %d, want 0", cmd, r.code)
+	case !ok(r):
+		return fmt.Errorf("%s: want %s", cmd, what)
+	}
+	return nil
+}
+
+// lockedDigest is the digest of a tag's line in a lock file, or "".
+func lockedDigest(lock []byte, repo, tag string) string {
+	for _, line := range strings.Split(string(lock), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == repo && f[1] == tag {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+// short is a digest cut to 12 hex characters, as imglock prints it.
+func short(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+// diff is a line diff of a and b in unified style, as one hunk with every
+// line for context: a lock file is short.
+func diff(nameA, nameB, a, b string) string {
+	x := strings.SplitAfter(a, "\n")
+	y := strings.SplitAfter(b, "\n")
+	x, y = x[:len(x)-1], y[:len(y)-1] // both end with a newline
+	// lcs[i][j] is the length of the longest common subsequence of x[i:] and y[j:].
+	lcs := make([][]int, len(x)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(y)+1)
+	}
+	for i := len(x) - 1; i >= 0; i-- {
+		for j := len(y) - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "--- %s\n+++ %s\n@@ -1,%d +1,%d @@\n", nameA, nameB, len(x), len(y))
+	i, j := 0, 0
+	for i < len(x) || j < len(y) {
+		switch {
+		case i < len(x) && j < len(y) && x[i] == y[j]:
+			out.WriteString(" " + x[i])
+			i, j = i+1, j+1
+		case j == len(y) || i < len(x) && lcs[i+1][j] >= lcs[i][j+1]:
+			out.WriteString("-" + x[i])
+			i++
+		default:
+			out.WriteString("+" + y[j])
+			j++
+		}
+	}
+	return out.String()
+}
