@@ -37,7 +37,12 @@ Example:
 			&cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"},
 		),
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			w, err := openWorkspace(c)
+			if err != nil {
+				return err
+			}
+			w.opts.Files = nil // the arguments name images, not Dockerfiles
+			refs, err := project.Scan(w.opts)
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ unused, a digest written in a Dockerfile disagrees with the lock, or the lock
 is not in canonical form. Every problem is reported as FILE:LINE: message,
 with the command that fixes it. Makes no network request: made for CI.
 Under GitHub Actions (GITHUB_ACTIONS=true) each problem is also printed as
-an ::error annotation.
+an ::error annotation (a warning as ::warning), except with --json.
 
 With --remote it also asks the registries (HEAD requests) whether each
 locked digest still exists (a vanished one fails: the build would not find
@@ -82,7 +82,8 @@ Example:
 					fmt.Fprintf(c.App.ErrWriter, "%s:%d: warning: %s\n", p.File, p.Line, p.Msg)
 				}
 			}
-			if os.Getenv("GITHUB_ACTIONS") == "true" {
+			// Annotations would break the JSON document on stdout.
+			if os.Getenv("GITHUB_ACTIONS") == "true" && !c.Bool(flagJSON) {
 				annotate(c.App.Writer, "error", problems)
 				annotate(c.App.Writer, "warning", warnings)
 			}

@@ -17,6 +17,7 @@ import (
 type RemoteStatus struct {
 	Repo, Tag string
 	Ref       dockerfile.Reference // the first reference that uses the tag
+	PinnedAt  dockerfile.Reference // the first that writes a digest for it; zero when none does
 	Locked    string               // the tag's digest in the lock
 	Current   string               // what the tag points at now; "" when the registry no longer has the tag
 	Vanished  []string             // locked digests (the tag's, or a platform's) the registry no longer has
@@ -43,7 +44,7 @@ func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File,
 			continue
 		}
 		seen[k] = true
-		statuses = append(statuses, RemoteStatus{Repo: k.Repo, Tag: k.Tag, Ref: r, Locked: locked})
+		statuses = append(statuses, RemoteStatus{Repo: k.Repo, Tag: k.Tag, Ref: r, PinnedAt: pinnedAt(refs, k), Locked: locked})
 		tag := imageref.Ref{Repo: k.Repo, Tag: k.Tag}
 		reqs = append(reqs, resolve.Request{Ref: tag}, resolve.Request{Ref: tag.WithDigest(locked)})
 		for _, e := range f.Platforms(k.Repo, k.Tag) {
@@ -94,16 +95,21 @@ func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File,
 func RemoteFindings(statuses []RemoteStatus) (vanished, drift []Problem) {
 	for _, s := range statuses {
 		name := displayTag(s.Ref)
+		// A tag pinned in a Dockerfile moves when the file does, not by upgrade.
+		fix := fmt.Sprintf("run 'imglock upgrade %s'", name)
+		if p := s.PinnedAt; p.File != "" {
+			fix = fmt.Sprintf("change the digest at %s:%d", p.File, p.Line)
+		}
 		for _, d := range s.Vanished {
 			vanished = append(vanished, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
-				"%s: locked digest %s no longer exists in the registry; run 'imglock upgrade %s' to lock what the tag points at now",
-				name, d, name)})
+				"%s: locked digest %s no longer exists in the registry; %s to lock what the tag points at now",
+				name, d, fix)})
 		}
 		switch {
 		case s.Moved():
 			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
-				"%s moved upstream: locked %s, now %s; run 'imglock upgrade %s' to move",
-				name, s.Locked, s.Current, name)})
+				"%s moved upstream: locked %s, now %s; %s to move",
+				name, s.Locked, s.Current, fix)})
 		case s.Current == "":
 			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
 				"%s: the registry no longer has this tag", name)})

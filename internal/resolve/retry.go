@@ -114,7 +114,18 @@ func (e *RetryError) Error() string {
 	return fmt.Sprintf("%s after %d %s", what, e.Attempts, plural(e.Attempts, "attempt"))
 }
 
-func (e *RetryError) Unwrap() error { return e.Err }
+// Unwrap gives the last connection error and, when the deadline stopped
+// the retries, context.DeadlineExceeded, so callers can tell a timeout.
+func (e *RetryError) Unwrap() []error {
+	errs := []error{}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.RetryAfter > 0 || e.OutOfTime {
+		errs = append(errs, context.DeadlineExceeded)
+	}
+	return errs
+}
 
 // last describes the last attempt's failure.
 func (e *RetryError) last() string {
