@@ -205,40 +205,60 @@ func (o Output) Args() []string {
 
 // ReadFile reads one file of the built image.
 func (o Output) ReadFile(ctx context.Context, file string) (string, error) {
+	files, err := o.ReadFiles(ctx, file)
+	return files[file], err
+}
+
+// ReadFiles reads files of the built image; on the classic builder the
+// image is removed afterwards.
+func (o Output) ReadFiles(ctx context.Context, files ...string) (map[string]string, error) {
+	out := map[string]string{}
 	if o.e.Path != Classic {
-		b, err := os.ReadFile(filepath.Join(o.dir, "fs", filepath.FromSlash(file)))
-		return string(b), err
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(o.dir, "fs", filepath.FromSlash(f)))
+			if err != nil {
+				return out, err
+			}
+			out[f] = string(b)
+		}
+		return out, nil
 	}
 	iid, err := os.ReadFile(filepath.Join(o.dir, "iid"))
 	if err != nil {
-		return "", err
+		return out, err
 	}
-	return readFromImage(ctx, o.e, strings.TrimSpace(string(iid)), file)
+	return out, readFromImage(ctx, o.e, strings.TrimSpace(string(iid)), files, out)
 }
 
-// readFromImage copies a file out of an image through a created, never
+// readFromImage copies files out of an image through a created, never
 // started, container, then removes both.
-func readFromImage(ctx context.Context, e Engine, image, file string) (string, error) {
+func readFromImage(ctx context.Context, e Engine, image string, files []string, out map[string]string) error {
 	// The image has no command, and create wants one, never run.
 	id, err := e.Cmd(ctx, "create", image, "none").Output()
 	if err != nil {
-		return "", cmdErr("docker create", err)
+		return cmdErr("docker create", err)
 	}
 	cid := strings.TrimSpace(string(id))
 	defer func() {
 		_ = e.Cmd(context.Background(), "rm", cid).Run()
 		_ = e.Cmd(context.Background(), "rmi", image).Run()
 	}()
-	archive, err := e.Cmd(ctx, "cp", cid+":"+file, "-").Output()
-	if err != nil {
-		return "", cmdErr("docker cp", err)
+	for _, file := range files {
+		archive, err := e.Cmd(ctx, "cp", cid+":"+file, "-").Output()
+		if err != nil {
+			return cmdErr("docker cp", err)
+		}
+		tr := tar.NewReader(bytes.NewReader(archive))
+		if _, err := tr.Next(); err != nil {
+			return err
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return err
+		}
+		out[file] = string(b)
 	}
-	tr := tar.NewReader(bytes.NewReader(archive))
-	if _, err := tr.Next(); err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(tr)
-	return string(b), err
+	return nil
 }
 
 func cmdErr(what string, err error) error {
