@@ -71,6 +71,13 @@ has_version() {
 has_version github.com/moby/buildkit "$buildkit_version" "$bin/buildkitd" --version &&
     [ -x "$bin/buildctl" ] ||
     build github.com/moby/buildkit "$buildkit_version" ./cmd/buildkitd ./cmd/buildctl
+# The Dockerfile frontend as an image of its own, for tests of the
+# "# syntax=" directive; static, since it runs in a container with no libc.
+frontend="$bin/dockerfile-frontend-$buildkit_version"
+if [ ! -x "$frontend" ]; then
+    CGO_ENABLED=0 build github.com/moby/buildkit "$buildkit_version" ./frontend/dockerfile/cmd/dockerfile-frontend
+    mv "$bin/dockerfile-frontend" "$frontend"
+fi
 has_version github.com/docker/buildx "$buildx_version" "$bin/buildx" version ||
     build github.com/docker/buildx "$buildx_version" ./cmd/buildx
 ln -sfn "$bin/buildx" "$config/cli-plugins/docker-buildx"
@@ -173,3 +180,4 @@ fi
 printf 'export IMGLOCK_DOCKER_HOST=%q\n' "unix://$docker_sock"
 printf 'export IMGLOCK_BUILDX_CONFIG=%q\n' "$config"
 printf 'export IMGLOCK_BUILDX_BUILDER=%q\n' "$builder"
+printf 'export IMGLOCK_DOCKERFILE_FRONTEND=%q\n' "$frontend"

@@ -168,3 +168,51 @@ func TestBuildPinsEveryKindOfReference(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildPinsSyntaxFrontend: the "# syntax=" frontend is locked like a
+// base and reaches BuildKit pinned through BUILDKIT_SYNTAX. Upstream
+// re-points the frontend's tag to an image that is no frontend: a plain
+// build fails on it, imglock build still runs the locked one.
+func TestBuildPinsSyntaxFrontend(t *testing.T) {
+	e := enginetest.Docker(t)
+	eng := e.On(enginetest.BuildKit)
+	reg := testregistry.Start()
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	frontend := reg.Addr + "/acme/dockerfile:1"
+	locked := enginetest.PushFrontend(t, frontend)
+	if _, err := reg.Push("acme/base:1", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": "# syntax=" + frontend + "\nFROM " + reg.Addr + "/acme/base:1\nCOPY hello.txt /hello.txt\n",
+		"hello.txt":  "hello\n",
+	})
+	mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+	if _, err := reg.Push("acme/dockerfile:1", "not a frontend"); err != nil {
+		t.Fatal(err)
+	}
+
+	printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "."))
+	if want := "BUILDKIT_SYNTAX=" + frontend + "@" + locked; !strings.Contains(printed, want) {
+		t.Errorf("--print does not pin the frontend (%s):\n%s", want, printed)
+	}
+	out := eng.NewOutput(t.TempDir())
+	mustRun(t, imglockCmd(ctx, eng, dir, append(append([]string{"build"}, out.Args()...), ".")...))
+	if got, err := out.ReadFile(ctx, "/base.txt"); err != nil || got != "v1\n" {
+		t.Errorf("imglock build: /base.txt %q, %v; want v1", got, err)
+	}
+
+	plain := eng.Cmd(ctx, append(append([]string{"build"}, eng.NewOutput(t.TempDir()).Args()...), dir)...)
+	b, err := plain.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a plain build with the moved frontend tag succeeded:\n%s", b)
+	}
+	// It failed running what the tag now names, not for another reason.
+	if !strings.Contains(string(b), "acme/dockerfile:1") {
+		t.Errorf("the plain build failed, but not on the frontend:\n%s", b)
+	}
+	t.Logf("plain build, as expected:\n%s", b)
+}

@@ -1,0 +1,100 @@
+package enginetest
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// EnvDockerfileFrontend names the Dockerfile frontend binary .ci/engines.sh
+// builds, for tests of the "# syntax=" directive.
+const EnvDockerfileFrontend = "IMGLOCK_DOCKERFILE_FRONTEND"
+
+// PushFrontend pushes to ref an image of BuildKit's Dockerfile frontend, as
+// a "# syntax=" directive names one (docker/dockerfile:1 upstream), and
+// returns its digest. It skips the test where the binary is not configured
+// (fails it under CI=true).
+func PushFrontend(tb testing.TB, ref string) string {
+	tb.Helper()
+	path := os.Getenv(EnvDockerfileFrontend)
+	if path == "" {
+		msg := "no Dockerfile frontend binary: set " + EnvDockerfileFrontend + " as .ci/engines.sh prints it"
+		if Required() {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "bin/dockerfile-frontend", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := tw.Write(bin); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layer.Bytes())), nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// What BuildKit and buildx read from a frontend image, as the upstream
+	// image declares it: where to start it, that it needs no network, and
+	// what it can do (buildx refuses --build-context without "contexts").
+	img, err = mutate.Config(img, v1.Config{
+		Entrypoint: []string{"/bin/dockerfile-frontend"},
+		Labels: map[string]string{
+			"moby.buildkit.frontend.network.none": "true",
+			"moby.buildkit.frontend.caps":         "moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts",
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		tb.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		tb.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d.String()
+}
