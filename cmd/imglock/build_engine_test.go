@@ -216,3 +216,37 @@ func TestBuildPinsSyntaxFrontend(t *testing.T) {
 	}
 	t.Logf("plain build, as expected:\n%s", b)
 }
+
+// TestBuildExitCodeIsTheBuilders: a build that fails in the builder makes
+// imglock build exit with the builder's own code, on every path.
+func TestBuildExitCodeIsTheBuilders(t *testing.T) {
+	e := enginetest.Docker(t)
+	reg := testregistry.Start()
+	defer reg.Close()
+	if _, err := reg.Push("acme/base:1", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range enginetest.Paths {
+		t.Run(path.String(), func(t *testing.T) {
+			eng := e.On(path)
+			eng.Forget(t, reg.Addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{
+				"Dockerfile": "FROM " + reg.Addr + "/acme/base:1\nCOPY missing.txt /missing.txt\n",
+			})
+			mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+			plain := eng.Cmd(ctx, "build", dir)
+			plainErr := plain.Run()
+			wrapped := imglockCmd(ctx, eng, dir, "build", ".")
+			wrappedErr := wrapped.Run()
+			if plainErr == nil || wrappedErr == nil {
+				t.Fatalf("a build of a missing file succeeded: docker %v, imglock %v", plainErr, wrappedErr)
+			}
+			if p, w := plain.ProcessState.ExitCode(), wrapped.ProcessState.ExitCode(); p != w {
+				t.Errorf("on %s, docker build exited %d but imglock build %d", path, p, w)
+			}
+		})
+	}
+}
