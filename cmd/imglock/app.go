@@ -13,6 +13,7 @@ import (
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/lock"
 )
 
 // Flag names shared by several commands.
@@ -81,7 +82,9 @@ func buildArgFlag() cli.Flag {
 type workspace struct {
 	cfg      *config.Config
 	opts     project.Options
-	lockPath string // from the working directory
+	lockPath string     // from the working directory
+	lock     *lock.File // as scanWorkspace read it
+	lockData []byte     // its bytes (nil when there is no file)
 }
 
 func openWorkspace(c *cli.Context) (*workspace, error) {
@@ -119,15 +122,24 @@ func openWorkspace(c *cli.Context) (*workspace, error) {
 	}, nil
 }
 
-// scanWorkspace opens the workspace and returns the references of its
-// Dockerfiles.
+// scanWorkspace opens the workspace, reads its lock and returns the
+// references of its Dockerfiles.
 func scanWorkspace(c *cli.Context) (*workspace, []dockerfile.Reference, error) {
 	w, err := openWorkspace(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	refs, err := project.Scan(w.opts)
+	refs, err := w.scan()
 	return w, refs, err
+}
+
+// scan reads the lock and the Dockerfiles the options choose.
+func (w *workspace) scan() ([]dockerfile.Reference, error) {
+	var err error
+	if w.lock, w.lockData, err = lock.ReadFile(w.lockPath); err != nil {
+		return nil, err
+	}
+	return project.Scan(w.opts)
 }
 
 // buildArgs reads --build-arg values as docker build does.

@@ -31,6 +31,23 @@ func mustRun(t *testing.T, cmd *exec.Cmd) string {
 	return string(out)
 }
 
+// onEveryPath runs test on each build path, against one in-process
+// registry whose images dockerd forgets after each path.
+func onEveryPath(t *testing.T, test func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry)) {
+	e := enginetest.Docker(t)
+	reg := testregistry.Start()
+	defer reg.Close()
+	for _, path := range enginetest.Paths {
+		t.Run(path.String(), func(t *testing.T) {
+			eng := e.On(path)
+			eng.Forget(t, reg.Addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			test(t, ctx, eng, reg)
+		})
+	}
+}
+
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
@@ -51,122 +68,106 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 // Dockerfile on standard input on the engine's BuildKit 0.8 and the classic
 // builder.
 func TestBuildUsesLockedBytes(t *testing.T) {
-	e := enginetest.Docker(t)
-	reg := testregistry.Start()
-	defer reg.Close()
-	for _, path := range enginetest.Paths {
-		t.Run(path.String(), func(t *testing.T) {
-			eng := e.On(path)
-			eng.Forget(t, reg.Addr)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			repo := "acme/base-" + path.String()
-			if _, err := reg.Push(repo+":1", "v1"); err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{
-				"Dockerfile": "# the app\nFROM " + reg.Addr + "/" + repo + ":1\nCOPY hello.txt /hello.txt\n",
-				"hello.txt":  "hello\n",
-			})
-			mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
-			if _, err := reg.Push(repo+":1", "v2"); err != nil {
-				t.Fatal(err)
-			}
-
-			wantMode := map[bool]string{true: "--build-context", false: "-f -"}[path.NamedContexts()]
-			printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "-t", "app", "."))
-			if !strings.Contains(printed, wantMode) {
-				t.Errorf("on %s, imglock build --print chose:\n%s\nwant a command with %s", path, printed, wantMode)
-			}
-
-			out := eng.NewOutput(t.TempDir())
-			mustRun(t, imglockCmd(ctx, eng, dir, append(append([]string{"build", "-t", "app"}, out.Args()...), ".")...))
-			got, err := out.ReadFile(ctx, "/base.txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != "v1\n" {
-				t.Errorf("imglock build on %s: /base.txt says %q, want the locked v1", path, got)
-			}
-
-			// --pull: dockerd would otherwise reuse the v1 it pulled for the
-			// pinned build, and the point is what the tag gives today.
-			plain := eng.NewOutput(t.TempDir())
-			cmd := eng.Cmd(ctx, append(append([]string{"build", "--pull", "-t", "plain"}, plain.Args()...), dir)...)
-			mustRun(t, cmd)
-			got, err = plain.ReadFile(ctx, "/base.txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != "v2\n" {
-				t.Errorf("plain docker build on %s: /base.txt says %q, want what the tag points at now, v2", path, got)
-			}
-			if b, _ := os.ReadFile(filepath.Join(dir, "Dockerfile")); !strings.HasPrefix(string(b), "# the app\nFROM "+reg.Addr+"/"+repo+":1\n") {
-				t.Errorf("the Dockerfile on disk changed:\n%s", b)
-			}
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+		path := eng.Path
+		repo := "acme/base-" + path.String()
+		if _, err := reg.Push(repo+":1", "v1"); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{
+			"Dockerfile": "# the app\nFROM " + reg.Addr + "/" + repo + ":1\nCOPY hello.txt /hello.txt\n",
+			"hello.txt":  "hello\n",
 		})
-	}
+		mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+		if _, err := reg.Push(repo+":1", "v2"); err != nil {
+			t.Fatal(err)
+		}
+
+		wantMode := map[bool]string{true: "--build-context", false: "-f -"}[path.NamedContexts()]
+		printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "-t", "app", "."))
+		if !strings.Contains(printed, wantMode) {
+			t.Errorf("on %s, imglock build --print chose:\n%s\nwant a command with %s", path, printed, wantMode)
+		}
+
+		out := eng.NewOutput(t.TempDir())
+		mustRun(t, imglockCmd(ctx, eng, dir, append(append([]string{"build", "-t", "app"}, out.Args()...), ".")...))
+		got, err := out.ReadFile(ctx, "/base.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "v1\n" {
+			t.Errorf("imglock build on %s: /base.txt says %q, want the locked v1", path, got)
+		}
+
+		// --pull: dockerd would otherwise reuse the v1 it pulled for the
+		// pinned build, and the point is what the tag gives today.
+		plain := eng.NewOutput(t.TempDir())
+		cmd := eng.Cmd(ctx, append(append([]string{"build", "--pull", "-t", "plain"}, plain.Args()...), dir)...)
+		mustRun(t, cmd)
+		got, err = plain.ReadFile(ctx, "/base.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "v2\n" {
+			t.Errorf("plain docker build on %s: /base.txt says %q, want what the tag points at now, v2", path, got)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "Dockerfile")); !strings.HasPrefix(string(b), "# the app\nFROM "+reg.Addr+"/"+repo+":1\n") {
+			t.Errorf("the Dockerfile on disk changed:\n%s", b)
+		}
+	})
 }
 
 // TestBuildPinsEveryKindOfReference: a global-ARG FROM, a COPY --from image
 // and a multi-stage --target build pinned on every path, and --print shows
 // each pin.
 func TestBuildPinsEveryKindOfReference(t *testing.T) {
-	e := enginetest.Docker(t)
-	reg := testregistry.Start()
-	defer reg.Close()
-	for _, path := range enginetest.Paths {
-		t.Run(path.String(), func(t *testing.T) {
-			eng := e.On(path)
-			eng.Forget(t, reg.Addr)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			base, extra := reg.Addr+"/acme/argbase-"+path.String(), reg.Addr+"/acme/extra-"+path.String()
-			baseV1, err := reg.Push(strings.TrimPrefix(base, reg.Addr+"/")+":1", "base v1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			extraV1, err := reg.Push(strings.TrimPrefix(extra, reg.Addr+"/")+":1", "extra v1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{
-				"Dockerfile": "ARG BASE=" + base + ":1\n" +
-					"FROM ${BASE} AS base\n" +
-					"COPY hello.txt /hello.txt\n" +
-					"FROM base AS final\n" +
-					"COPY --from=" + extra + ":1 /base.txt /extra.txt\n" +
-					"FROM final AS other\n",
-				"hello.txt": "hello\n",
-			})
-			mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
-			for _, ref := range []string{base, extra} {
-				if _, err := reg.Push(strings.TrimPrefix(ref, reg.Addr+"/")+":1", "moved"); err != nil {
-					t.Fatal(err)
-				}
-			}
-
-			printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "--target", "final", "."))
-			for _, pin := range []string{"BASE=" + base + ":1@" + baseV1, extra + ":1@" + extraV1} {
-				if !strings.Contains(printed, pin) {
-					t.Errorf("--print on %s does not show the pin %s:\n%s", path, pin, printed)
-				}
-			}
-			out := eng.NewOutput(t.TempDir())
-			mustRun(t, imglockCmd(ctx, eng, dir, append(append([]string{"build", "--target", "final"}, out.Args()...), ".")...))
-			got, err := out.ReadFiles(ctx, "/base.txt", "/extra.txt", "/hello.txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for file, want := range map[string]string{"/base.txt": "base v1\n", "/extra.txt": "extra v1\n", "/hello.txt": "hello\n"} {
-				if got[file] != want {
-					t.Errorf("on %s, %s says %q, want %q", path, file, got[file], want)
-				}
-			}
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+		path := eng.Path
+		base, extra := reg.Addr+"/acme/argbase-"+path.String(), reg.Addr+"/acme/extra-"+path.String()
+		baseV1, err := reg.Push(strings.TrimPrefix(base, reg.Addr+"/")+":1", "base v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		extraV1, err := reg.Push(strings.TrimPrefix(extra, reg.Addr+"/")+":1", "extra v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{
+			"Dockerfile": "ARG BASE=" + base + ":1\n" +
+				"FROM ${BASE} AS base\n" +
+				"COPY hello.txt /hello.txt\n" +
+				"FROM base AS final\n" +
+				"COPY --from=" + extra + ":1 /base.txt /extra.txt\n" +
+				"FROM final AS other\n",
+			"hello.txt": "hello\n",
 		})
-	}
+		mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+		for _, ref := range []string{base, extra} {
+			if _, err := reg.Push(strings.TrimPrefix(ref, reg.Addr+"/")+":1", "moved"); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "--target", "final", "."))
+		for _, pin := range []string{"BASE=" + base + ":1@" + baseV1, extra + ":1@" + extraV1} {
+			if !strings.Contains(printed, pin) {
+				t.Errorf("--print on %s does not show the pin %s:\n%s", path, pin, printed)
+			}
+		}
+		out := eng.NewOutput(t.TempDir())
+		mustRun(t, imglockCmd(ctx, eng, dir, append(append([]string{"build", "--target", "final"}, out.Args()...), ".")...))
+		got, err := out.ReadFiles(ctx, "/base.txt", "/extra.txt", "/hello.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for file, want := range map[string]string{"/base.txt": "base v1\n", "/extra.txt": "extra v1\n", "/hello.txt": "hello\n"} {
+			if got[file] != want {
+				t.Errorf("on %s, %s says %q, want %q", path, file, got[file], want)
+			}
+		}
+	})
 }
 
 // TestBuildPinsSyntaxFrontend: the "# syntax=" frontend is locked like a
@@ -220,33 +221,24 @@ func TestBuildPinsSyntaxFrontend(t *testing.T) {
 // TestBuildExitCodeIsTheBuilders: a build that fails in the builder makes
 // imglock build exit with the builder's own code, on every path.
 func TestBuildExitCodeIsTheBuilders(t *testing.T) {
-	e := enginetest.Docker(t)
-	reg := testregistry.Start()
-	defer reg.Close()
-	if _, err := reg.Push("acme/base:1", "v1"); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range enginetest.Paths {
-		t.Run(path.String(), func(t *testing.T) {
-			eng := e.On(path)
-			eng.Forget(t, reg.Addr)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			dir := t.TempDir()
-			writeFiles(t, dir, map[string]string{
-				"Dockerfile": "FROM " + reg.Addr + "/acme/base:1\nCOPY missing.txt /missing.txt\n",
-			})
-			mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
-			plain := eng.Cmd(ctx, "build", dir)
-			plainErr := plain.Run()
-			wrapped := imglockCmd(ctx, eng, dir, "build", ".")
-			wrappedErr := wrapped.Run()
-			if plainErr == nil || wrappedErr == nil {
-				t.Fatalf("a build of a missing file succeeded: docker %v, imglock %v", plainErr, wrappedErr)
-			}
-			if p, w := plain.ProcessState.ExitCode(), wrapped.ProcessState.ExitCode(); p != w {
-				t.Errorf("on %s, docker build exited %d but imglock build %d", path, p, w)
-			}
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+		if _, err := reg.Push("acme/base:1", "v1"); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{
+			"Dockerfile": "FROM " + reg.Addr + "/acme/base:1\nCOPY missing.txt /missing.txt\n",
 		})
-	}
+		mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+		plain := eng.Cmd(ctx, "build", dir)
+		plainErr := plain.Run()
+		wrapped := imglockCmd(ctx, eng, dir, "build", ".")
+		wrappedErr := wrapped.Run()
+		if plainErr == nil || wrappedErr == nil {
+			t.Fatalf("a build of a missing file succeeded: docker %v, imglock %v", plainErr, wrappedErr)
+		}
+		if p, w := plain.ProcessState.ExitCode(), wrapped.ProcessState.ExitCode(); p != w {
+			t.Errorf("on %s, docker build exited %d but imglock build %d", eng.Path, p, w)
+		}
+	})
 }

@@ -27,13 +27,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			f, _, err := lock.ReadFile(w.lockPath)
-			if err != nil {
-				return err
-			}
 			entries := make([]lsEntry, len(refs))
 			for i, r := range refs {
-				entries[i] = newLsEntry(r, f)
+				entries[i] = newLsEntry(r, w.lock)
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, entries)

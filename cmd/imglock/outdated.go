@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/project"
-	"github.com/imglock/imglock/lock"
 )
 
 const flagLong = "long"
@@ -36,13 +35,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			f, _, err := lock.ReadFile(w.lockPath)
-			if err != nil {
-				return err
-			}
 			ctx, cancel := w.networkContext(c)
 			defer cancel()
-			statuses, err := project.CheckRemote(ctx, refs, f, w.resolverFactory(c))
+			statuses, err := project.CheckRemote(ctx, refs, w.lock, w.resolverFactory(c))
 			if err != nil {
 				return w.explainTimeout(c, err)
 			}

@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/project"
-	"github.com/imglock/imglock/lock"
 )
 
 func pinCommand() *cli.Command {
@@ -27,11 +26,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			f, _, err := lock.ReadFile(w.lockPath)
-			if err != nil {
-				return err
-			}
-			results, err := project.Pin(refs, f, w.lockPath)
+			results, err := project.Pin(refs, w.lock, w.lockPath)
 			printPinResults(c, results, "pinned")
 			return err
 		},

@@ -42,7 +42,7 @@ Example:
 				return err
 			}
 			w.opts.Files = nil // the arguments name images, not Dockerfiles
-			refs, err := project.Scan(w.opts)
+			refs, err := w.scan()
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/project"
-	"github.com/imglock/imglock/lock"
 )
 
 const (
@@ -51,17 +50,13 @@ Example:
 				return err
 			}
 			name := w.lockPath
-			f, data, err := lock.ReadFile(name)
-			if err != nil {
-				return err
-			}
-			problems := project.Verify(refs, w.cfg.Platforms, project.Lock{Name: name, File: f, Data: data})
+			problems := project.Verify(refs, w.cfg.Platforms, project.Lock{Name: name, File: w.lock, Data: w.lockData})
 			var warnings []project.Problem
 			var statuses []project.RemoteStatus
 			if c.Bool(flagRemote) {
 				ctx, cancel := w.networkContext(c)
 				defer cancel()
-				statuses, err = project.CheckRemote(ctx, refs, f, w.resolverFactory(c))
+				statuses, err = project.CheckRemote(ctx, refs, w.lock, w.resolverFactory(c))
 				if err != nil {
 					return w.explainTimeout(c, err)
 				}
