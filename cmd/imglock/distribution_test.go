@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -36,9 +35,13 @@ func distributionCommands() map[string]func(ts *testscript.TestScript, neg bool,
 	}
 }
 
-// distRegistries holds each script's running registry: values can be added
-// to a script's environment only in Setup, which these commands do not own.
-var distRegistries sync.Map // *testscript.TestScript -> *distreg.Registry
+const distKey = "dist"
+
+// distSlot holds the script's Distribution registry once 'dist start' ran;
+// TestScripts' Setup gives each script one.
+type distSlot struct{ r *distreg.Registry }
+
+func scriptDist(ts *testscript.TestScript) *distSlot { return ts.Value(distKey).(*distSlot) }
 
 const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] REF TEXT | delete REPO@DIGEST | stop"
 
@@ -59,9 +62,8 @@ func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 {
 			ts.Fatalf(distUsage)
 		}
-		r := distRegistry(ts)
-		r.Close()
-		distRegistries.Delete(ts)
+		distRegistry(ts).Close()
+		scriptDist(ts).r = nil
 	default:
 		ts.Fatalf(distUsage)
 	}
@@ -111,8 +113,8 @@ func distStart(ts *testscript.TestScript, args []string) {
 			ts.Fatalf(distUsage)
 		}
 	}
-	if old, ok := distRegistries.Load(ts); ok {
-		ts.Fatalf("dist start: a registry is already running at %s; run 'dist stop' first", old.(*distreg.Registry).Addr)
+	if old := scriptDist(ts).r; old != nil {
+		ts.Fatalf("dist start: a registry is already running at %s; run 'dist stop' first", old.Addr)
 	}
 
 	r, err := distreg.StartProcess(opts)
@@ -120,10 +122,9 @@ func distStart(ts *testscript.TestScript, args []string) {
 		ts.Fatalf("%v (to skip instead, begin the script with 'dist need' and '[!exec:$DIST_BIN] skip')", err)
 	}
 	ts.Check(err)
-	distRegistries.Store(ts, r)
+	scriptDist(ts).r = r
 	ts.Defer(func() {
 		r.Close()
-		distRegistries.CompareAndDelete(ts, r)
 		if out := r.Problems(); out != "" {
 			ts.Logf("Distribution registry at %s printed:\n%s", r.Addr, out)
 		}
@@ -151,11 +152,11 @@ func distPush(ts *testscript.TestScript, args []string) {
 }
 
 func distRegistry(ts *testscript.TestScript) *distreg.Registry {
-	r, ok := distRegistries.Load(ts)
-	if !ok {
+	r := scriptDist(ts).r
+	if r == nil {
 		ts.Fatalf("no Distribution registry: run 'dist start' first")
 	}
-	return r.(*distreg.Registry)
+	return r
 }
 
 // distDelete deletes one manifest by digest through the registry API, as a

@@ -58,6 +58,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GITHUB_ACTIONS", "")
 			env.Values[registryKey] = &registrySlot{}
 			env.Values[proxyKey] = &proxySlot{}
+			env.Values[distKey] = &distSlot{}
 			return nil
 		},
 		Cmds: scriptCommands(),
