@@ -251,7 +251,8 @@ func splitFields(fields []string, s string) []string {
 func NormalizeRepo(name string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return "", fmt.Errorf("invalid repository %s: %v", quote(name), err)
+		// The library's message may repeat the name: keep it printable and short.
+		return "", fmt.Errorf("invalid repository %s: %s", quote(name), imageref.Printable(err.Error(), 256))
 	}
 	_, tagged := named.(reference.Tagged)
 	_, digested := named.(reference.Digested)

@@ -180,7 +180,11 @@ func Parse(name string, data []byte) (*Config, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	errs := &errorList{file: name}
 	if len(data) > MaxSize {
-		errs.add(pos{}, "file too large: %d bytes, at most %d", len(data), MaxSize)
+		// Load reads one byte past the limit, so the size is not known:
+		// point at where the file crosses the limit.
+		line := 1 + bytes.Count(data[:MaxSize], []byte("\n"))
+		col := MaxSize - bytes.LastIndexByte(data[:MaxSize], '\n')
+		errs.add(pos{line, col}, "file too large: at most %d bytes allowed", MaxSize)
 		return nil, errs.err()
 	}
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestParseFull(t *testing.T) {
@@ -177,6 +179,12 @@ variant = "unknown keys are not type-checked"
 	}},
 	{"wrong type under a miscased key", "Concurrency = \"8\"\n",
 		[]string{`imglock.toml:1:1: Concurrency must be an integer, not a string`}},
+	{"bad values under miscased keys", "Platforms = [\"Linux\"]\nConcurrency = 5000\n", []string{
+		`imglock.toml:1:1: unknown key "Platforms"; did you mean "platforms"?`,
+		`imglock.toml:1:14: invalid platform "Linux": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
+		`imglock.toml:2:1: unknown key "Concurrency"; did you mean "concurrency"?`,
+		`imglock.toml:2:1: invalid concurrency 5000: must be at most 1024`,
+	}},
 	{"registry not a table", "registries.\"docker.io\" = \"mirror.gcr.io\"\n",
 		[]string{`imglock.toml:1:12: registries."docker.io" must be a table, not a string`}},
 	{"build-arg not a string", "[[variant]]\nbuild-args = { A = 1, B = true }\n", []string{
@@ -193,6 +201,10 @@ variant = "unknown keys are not type-checked"
 		`imglock.toml:1:38: invalid platform "linux/arm/v7/x": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
 		`imglock.toml:1:71: invalid platform "linux//v7": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
 	}},
+	{"tab and bidi override in a redefined key", "\"a\tb\u202e\" = 1\n\"a\tb\u202e\" = 2\n",
+		[]string{`imglock.toml:2:1: key a\tb\u202e is already defined`}},
+	{"long pattern", `include = ["[` + strings.Repeat("a", 1000) + `"]`,
+		[]string{`imglock.toml:1:12: invalid include pattern "[` + strings.Repeat("a", 255) + `...": bad glob syntax`}},
 	{"bad duration", "timeout = \"5 s\"\n",
 		[]string{`imglock.toml:1:1: invalid timeout "5 s": want a duration such as "90s" or "2m"`}},
 	{"empty duration", "timeout = ''\n",
@@ -332,7 +344,17 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	want := fmt.Sprintf("%s: file too large: %d bytes, at most %d", path, MaxSize+1, MaxSize)
+	// Positioned where the file crosses the limit.
+	want := fmt.Sprintf("%s:%d:7: file too large: at most %d bytes allowed", path, MaxSize/10+1, MaxSize)
+	if err == nil || err.Error() != want {
+		t.Errorf("Load error = %v, want %s", err, want)
+	}
+	line := `include = ["` + strings.Repeat("x", 2*MaxSize) + `"]` + "\n"
+	if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	want = fmt.Sprintf("%s:1:%d: file too large: at most %d bytes allowed", path, MaxSize+1, MaxSize)
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error = %v, want %s", err, want)
 	}
@@ -451,6 +473,26 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(e, &ce) {
 				t.Fatalf("error %v is a %T, want *Error", e, e)
 			}
+			if ce.Line < 1 || ce.Col < 1 {
+				t.Fatalf("error without position: %q", ce)
+			}
+			if !printable(ce.Msg) {
+				t.Fatalf("error is not short printable text: %q", ce)
+			}
 		}
 	})
+}
+
+// printable reports whether a message is short, valid UTF-8 text without
+// control characters: what a malformed file may put in a log.
+func printable(s string) bool {
+	if len(s) > 2048 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 // The decoder does not keep positions, so the document is also walked with
@@ -65,7 +68,8 @@ type index struct {
 	entries []*entry // in document order, parents first
 	byPath  map[string]*entry
 	byExpr  map[pos][]*entry
-	lines   []int // offset of the start of each line
+	byFold  map[string]*entry // by lower-cased path, built on first use
+	lines   []int             // offset of the start of each line
 }
 
 // Nothing in the schema is nested this deep; the limits keep the walk cheap
@@ -102,6 +106,20 @@ func (ix *index) add(path []seg, p, expr pos, kind unstable.Kind) {
 
 func (ix *index) pos(path string) pos {
 	if e, ok := ix.byPath[path]; ok {
+		return e.pos
+	}
+	// The decoder matches keys case-insensitively, so a value may come from
+	// a key written in another case (reported by miscased).
+	if ix.byFold == nil {
+		ix.byFold = make(map[string]*entry, len(ix.entries))
+		for _, e := range ix.entries {
+			k := strings.ToLower(formatPath(e.path))
+			if _, ok := ix.byFold[k]; !ok {
+				ix.byFold[k] = e
+			}
+		}
+	}
+	if e, ok := ix.byFold[strings.ToLower(path)]; ok {
 		return e.pos
 	}
 	return pos{}
@@ -505,8 +523,23 @@ type errorList struct {
 }
 
 func (l *errorList) add(p pos, format string, args ...any) {
-	l.list = append(l.list, &Error{File: l.file, Line: p.line, Col: p.col, Msg: fmt.Sprintf(format, args...)})
+	// A key or value may be nearly as long as the file, and go-toml repeats
+	// keys unescaped: cut what is repeated short, escape what is not printable.
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxEcho {
+			n := maxEcho
+			for n > 0 && !utf8.RuneStart(s[n]) {
+				n--
+			}
+			args[i] = s[:n] + "..."
+		}
+	}
+	msg := imageref.Printable(fmt.Sprintf(format, args...), 4*maxEcho)
+	l.list = append(l.list, &Error{File: l.file, Line: p.line, Col: p.col, Msg: msg})
 }
+
+// maxEcho bounds each value a message repeats.
+const maxEcho = 256
 
 // decodeError adds an error from go-toml, positioned when it has one.
 func (l *errorList) decodeError(err error) {

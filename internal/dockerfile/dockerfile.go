@@ -148,8 +148,26 @@ type parse struct {
 }
 
 func (p *parse) errorf(line int, format string, a ...any) *Error {
-	return &Error{File: p.file, Line: line, Msg: fmt.Sprintf(format, a...)}
+	// The arguments repeat the file's text, which may hold control
+	// characters and be a line long: escape them and cut them short.
+	args := make([]any, len(a))
+	for i, v := range a {
+		switch v := v.(type) {
+		case string:
+			args[i] = imageref.Printable(v, maxArg)
+		case error:
+			args[i] = imageref.Printable(v.Error(), 4*maxArg)
+		default:
+			args[i] = v
+		}
+	}
+	return &Error{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
+
+// maxArg keeps any realistic image reference whole, sha512 digest
+// included: only garbage is cut. Errors (from imageref, or the shell
+// lexer repeating a word) get more room for their explanation.
+const maxArg = 256
 
 // buildkitError positions an error from BuildKit's parser or instructions
 // package, keeping BuildKit's message.

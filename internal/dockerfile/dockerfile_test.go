@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -494,7 +496,28 @@ var parseTests = []parseTest{
 	{
 		desc:    "NUL byte in a reference",
 		in:      "FROM alp\x00ine\n",
-		wantErr: `Dockerfile:1: FROM alp` + "\x01" + `ine: invalid image reference "alp\x01ine": invalid reference format`,
+		wantErr: `Dockerfile:1: FROM alp\x01ine: invalid image reference "alp\x01ine": invalid reference format`,
+	},
+	{
+		desc:    "terminal escape in an unknown instruction",
+		in:      "FROM alpine\nFR\x1b]0;title\x07OM x\n",
+		wantErr: `Dockerfile:2: unknown instruction: FR\x1b]0;title\aOM`,
+	},
+	{
+		desc:    "control characters in COPY --from",
+		in:      "FROM alpine\nCOPY --from=\x1b[2J /a /b\n",
+		wantErr: `Dockerfile:2: COPY --from=\x1b[2J: invalid image reference "\x1b[2J": invalid reference format: repository name (library/\x1b[2J) must be lowercase`,
+	},
+	{
+		desc: "huge reference",
+		in:   "FROM " + strings.Repeat("A", 60000) + "\n",
+		wantErr: "Dockerfile:1: " + ("FROM " + strings.Repeat("A", 60000))[:maxArg] + `...: invalid image reference "` + strings.Repeat("A", 256) +
+			`"...: invalid reference format: repository name (library/` + strings.Repeat("A", 256-len("invalid reference format: repository name (library/")) + `...`,
+	},
+	{
+		desc:    "huge unknown instruction",
+		in:      strings.Repeat("X", 60000) + "\nFROM alpine\n",
+		wantErr: "Dockerfile:1: " + ("unknown instruction: " + strings.Repeat("X", 60000))[:maxArg] + "...",
 	},
 	{
 		desc: "binary bytes outside references",
@@ -695,8 +718,11 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v is %T, want *Error", err, err)
 			}
-			if e.File != "Dockerfile" || e.Line < 0 {
+			if e.File != "Dockerfile" || e.Line < 1 {
 				t.Fatalf("bad error position: %+v", e)
+			}
+			if !printable(e.Msg) {
+				t.Fatalf("error is not short printable text: %q", e)
 			}
 			if refs != nil {
 				t.Fatalf("references returned with an error")
@@ -718,6 +744,20 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// printable reports whether a message is short, valid UTF-8 text without
+// control characters: what a malformed file may put in a log.
+func printable(s string) bool {
+	if len(s) > 2048 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func BenchmarkParse(b *testing.B) {

@@ -9,7 +9,10 @@ import (
 	_ "crypto/sha512"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/distribution/reference"
 )
@@ -32,7 +35,8 @@ func Parse(s string) (Ref, error) {
 	}
 	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
-		return Ref{}, fmt.Errorf("invalid image reference %q: %w", s, err)
+		// The library's message may repeat the input: keep it printable and short.
+		return Ref{}, fmt.Errorf("invalid image reference %s: %s", quote(s), Printable(err.Error(), maxEcho))
 	}
 	r := Ref{Repo: named.Name()}
 	if t, ok := named.(reference.Tagged); ok {
@@ -41,7 +45,7 @@ func Parse(s string) (Ref, error) {
 	if d, ok := named.(reference.Digested); ok {
 		r.Digest = d.Digest().String()
 		if err := CheckDigest(r.Digest); err != nil {
-			return Ref{}, fmt.Errorf("invalid image reference %q: %w", s, err)
+			return Ref{}, fmt.Errorf("invalid image reference %s: %w", quote(s), err)
 		}
 	}
 	if r.Tag == "" && r.Digest == "" {
@@ -119,4 +123,52 @@ func truncate(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// maxEcho bounds what an error message repeats of its input: more than
+// any realistic reference, far less than a malformed 64 KiB line.
+const maxEcho = 256
+
+// quote quotes s for an error message, cut after maxEcho bytes.
+func quote(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(cut(s, maxEcho)) + "..."
+}
+
+// Printable returns s for an error message: control characters, other
+// non-printable runes and invalid UTF-8 escaped as in a Go string literal,
+// and the result cut after max bytes with "..." added, so that text from a
+// malformed file can neither drive a terminal nor flood a log.
+func Printable(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+		if b.Len() > max {
+			return cut(b.String(), max) + "..."
+		}
+	}
+	return b.String()
+}
+
+// cut returns at most max bytes of s, ending on a rune boundary.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }

@@ -24,12 +24,20 @@ func TestParse(t *testing.T) {
 		{in: "python:3:4", wantErr: "invalid reference format"},
 		{in: "python@sha256:abc", wantErr: "invalid"},
 		{in: "python@sha512:" + strings.Repeat("a", 127), wantErr: "invalid"},
+		// Messages repeat malformed input escaped and cut short.
+		{in: "Python\x1b]0;x\x07:1", wantErr: `invalid image reference "Python\x1b]0;x\a:1": invalid reference format: repository name (library/Python\x1b]0;x\a) must be lowercase`},
+		{in: "Py\xffthon", wantErr: `invalid image reference "Py\xffthon": invalid reference format: repository name (library/Py\xffthon) must be lowercase`},
+		{in: strings.Repeat("A", 70000), wantErr: `invalid image reference "` + strings.Repeat("A", 256) + `"...: invalid reference format: repository name (library/AAAA`},
+		{in: "a@sha256:" + strings.Repeat("\x1b", 64), wantErr: `invalid image reference "a@sha256:\x1b\x1b`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			r, err := Parse(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Parse(%q) error %v, want %q", tc.in, err, tc.wantErr)
+				}
+				if msg := err.Error(); !printableMessage(msg) {
+					t.Fatalf("Parse(%q) error is not short printable text: %q", tc.in, msg)
 				}
 				return
 			}
@@ -88,6 +96,26 @@ func TestFamiliar(t *testing.T) {
 		}
 		if got := r.Familiar(); got != want {
 			t.Errorf("Familiar(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"python:3.12", 100, "python:3.12"},
+		{"caf\u00e9 \u2603", 100, "caf\u00e9 \u2603"},
+		{"a\x00b\x1b[31m\r\n\t\x7f", 100, `a\x00b\x1b[31m\r\n\t\x7f`},
+		{"\xff\xfe", 100, `\xff\xfe`},
+		{"\u202eevil\u200b", 100, `\u202eevil\u200b`},
+		{strings.Repeat("a", 10), 4, "aaaa..."},
+		{strings.Repeat("\u00e9", 10), 5, "\u00e9\u00e9..."},
+	} {
+		if got := Printable(tc.in, tc.max); got != tc.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
 }
