@@ -2,9 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,6 +247,94 @@ func TestBuildExitCodeIsTheBuilders(t *testing.T) {
 		}
 		if p, w := plain.ProcessState.ExitCode(), wrapped.ProcessState.ExitCode(); p != w {
 			t.Errorf("on %s, docker build exited %d but imglock build %d", eng.Path, p, w)
+		}
+	})
+}
+
+// swappingRegistry is a real HTTP server in front of reg that misbehaves on
+// purpose, as a compromised registry or mirror would: manifest requests
+// for the digest locked in repo get the manifest of another image in the
+// same repository, still labelled with the locked digest. Everything else
+// passes through.
+func swappingRegistry(t *testing.T, reg *testregistry.Registry, repo, locked, substitute string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+reg.Addr+"/v2/"+repo+"/manifests/"+substitute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("reading the substitute manifest: %v %s", err, resp.Status)
+	}
+	mediaType := resp.Header.Get("Content-Type")
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg.Addr})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/"+repo+"/manifests/"+locked {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", mediaType)
+		w.Header().Set("Docker-Content-Digest", locked)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if r.Method == http.MethodGet {
+			w.Write(body)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestBuildRefusesBytesThatDoNotMatchTheDigest: a pin is only as good as
+// the engine's check of what it pulls. The lock holds the right digest of a
+// base; then its registry answers that digest with another image's bytes.
+// On every path the engine hashes what it got, refuses it, and the build
+// fails; it never builds from the substitute, whose blobs are right there.
+func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+		repo := "acme/swapped-" + eng.Path.String()
+		// Contents no engine has seen: a digest it holds already is not
+		// fetched again.
+		nonce := strconv.FormatUint(rand.Uint64(), 16)
+		locked, err := reg.Push(repo+":1", "locked "+nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		substitute, err := reg.Push(repo+":other", "substitute "+nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := swappingRegistry(t, reg, repo, locked, substitute)
+		eng.Forget(t, host)
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{
+			"Dockerfile": "FROM " + host + "/" + repo + ":1\nCOPY hello.txt /hello.txt\n",
+			"hello.txt":  "hello\n",
+		})
+		// The tag's HEAD passes through: the lock gets the right digest.
+		mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+		printed := mustRun(t, imglockCmd(ctx, eng, dir, "build", "--print", "."))
+		if !strings.Contains(printed, repo+":1@"+locked) {
+			t.Fatalf("the build is not pinned to %s:\n%s", locked, printed)
+		}
+
+		out := eng.NewOutput(t.TempDir())
+		b, err := imglockCmd(ctx, eng, dir, append(append([]string{"build", "-t", "swapped"}, out.Args()...), ".")...).CombinedOutput()
+		if err == nil {
+			got, _ := out.ReadFile(ctx, "/base.txt")
+			t.Fatalf("on %s the build succeeded from bytes that do not match %s (/base.txt %q):\n%s", eng.Path, locked, got, b)
+		}
+		// It failed on the check of the locked digest, not for another
+		// reason: dockerd's puller and containerd's content store word it
+		// differently.
+		check := regexp.MustCompile(`manifest verification failed for digest ` + locked + `|unexpected commit digest sha256:[0-9a-f]{64}, expected ` + locked)
+		if !check.Match(b) {
+			t.Errorf("on %s the build failed, but not on the digest check:\n%s", eng.Path, b)
 		}
 	})
 }

@@ -25,6 +25,10 @@ import (
 // a few KiB, and a hostile registry must not make us read forever.
 const manifestLimit = 4 << 20
 
+// headerLimit bounds the response headers accepted from a registry: a
+// registry's are a few hundred bytes, and net/http would take 10 MiB.
+const headerLimit = 64 << 10
+
 // acceptManifests are the media types a tag may point at.
 var acceptManifests = strings.Join([]string{
 	string(types.OCIImageIndex),

@@ -122,7 +122,9 @@ func WithKeychain(k authn.Keychain) Option {
 	}
 }
 
-// WithTransport sets the HTTP transport every request goes through.
+// WithTransport sets the HTTP transport every request goes through; the
+// default one also bounds response headers (headerLimit), which a
+// replacement must do itself.
 func WithTransport(t http.RoundTripper) Option {
 	return func(r *Remote) error {
 		if t == nil {
@@ -195,9 +197,11 @@ func WithProgress(f func(done, total int)) Option {
 
 // New returns a Remote resolver.
 func New(opts ...Option) (*Remote, error) {
+	base := remote.DefaultTransport.(*http.Transport).Clone()
+	base.MaxResponseHeaderBytes = headerLimit
 	r := &Remote{
 		keychain:    authn.DefaultKeychain,
-		base:        remote.DefaultTransport,
+		base:        base,
 		concurrency: DefaultConcurrency,
 		registries:  map[string]RegistryOptions{},
 	}
