@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 func FuzzParse(f *testing.F) {
@@ -78,19 +78,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// printable reports whether a message is short, valid UTF-8 text without
-// control characters: what a malformed line may put in a log.
-func printable(s string) bool {
-	if len(s) > 2048 || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r != ' ' && !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+// printable reports whether an error message is short printable text: what
+// a malformed input may put in a log, escaped by imageref.Printable.
+func printable(s string) bool { return len(s) <= 2048 && imageref.IsPrintable(s) }
 
 // genLock returns a canonical lock of n lines: groups of a tag line and
 // three platform lines spread over many repositories.

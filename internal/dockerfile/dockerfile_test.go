@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 const (
@@ -746,19 +746,9 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// printable reports whether a message is short, valid UTF-8 text without
-// control characters: what a malformed file may put in a log.
-func printable(s string) bool {
-	if len(s) > 2048 || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r != ' ' && !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+// printable reports whether an error message is short printable text: what
+// a malformed input may put in a log, escaped by imageref.Printable.
+func printable(s string) bool { return len(s) <= 2048 && imageref.IsPrintable(s) }
 
 func BenchmarkParse(b *testing.B) {
 	data := []byte(realistic)

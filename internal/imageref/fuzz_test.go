@@ -3,8 +3,6 @@ package imageref
 import (
 	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/distribution/reference"
 )
@@ -145,16 +143,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// printableMessage reports whether an error message is short, valid UTF-8
-// text without control characters: what a malformed input may put in a log.
-func printableMessage(s string) bool {
-	if len(s) > 2048 || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r != ' ' && !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+// printableMessage reports whether an error message is short printable text: what
+// a malformed input may put in a log, escaped by imageref.Printable.
+func printableMessage(s string) bool { return len(s) <= 2048 && IsPrintable(s) }

@@ -148,7 +148,7 @@ func Printable(s string, max int) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == ' ' || unicode.IsPrint(r):
+		case printableRune(r):
 			b.WriteString(s[i : i+size])
 		default:
 			q := strconv.QuoteRune(r)
@@ -161,6 +161,22 @@ func Printable(s string, max int) string {
 	}
 	return b.String()
 }
+
+// IsPrintable reports whether Printable leaves s as it is, length aside:
+// valid UTF-8 of printable runes and spaces only.
+func IsPrintable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !printableRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func printableRune(r rune) bool { return r == ' ' || unicode.IsPrint(r) }
 
 // cut returns at most max bytes of s, ending on a rune boundary.
 func cut(s string, max int) string {
