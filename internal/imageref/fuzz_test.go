@@ -132,12 +132,17 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q) accepted digest %q: %v", s, r.Digest, err)
 			}
 		}
-		// The familiar form names the same image.
+		// The familiar form names the same image, except where Docker's
+		// own familiar form is ambiguous: docker.io/0.0/0 becomes 0.0/0,
+		// whose first element reads as a registry host. It is BuildKit's
+		// named-context key all the same, so imglock keeps it.
 		fam, err := Parse(r.Familiar())
 		if err != nil {
 			t.Fatalf("Parse(%q): familiar form %q does not parse: %v", s, r.Familiar(), err)
 		}
-		if fam != r {
+		first, _, _ := strings.Cut(r.Familiar(), "/")
+		hostLike := strings.ContainsAny(first, ".:") || first == "localhost"
+		if fam != r && !(r.Registry() == "docker.io" && hostLike) {
 			t.Fatalf("Parse(%q) = %+v, its familiar form %q gives %+v", s, r, r.Familiar(), fam)
 		}
 	})

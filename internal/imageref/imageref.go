@@ -74,7 +74,10 @@ func (r Ref) Registry() string {
 
 // Familiar is the short form Docker users write (python:3.12 for
 // docker.io/library/python:3.12), without ":latest": the key BuildKit looks
-// a named build context up by (frontend/dockerui NamedContext).
+// a named build context up by (frontend/dockerui NamedContext). Like
+// Docker's, it is ambiguous for a Docker Hub repository whose first element
+// looks like a host (docker.io/0.0/0 gives 0.0/0): a key, not a name to
+// parse back.
 func (r Ref) Familiar() string {
 	named, err := reference.ParseNormalizedNamed(r.String())
 	if err != nil {
