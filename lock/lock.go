@@ -249,10 +249,9 @@ func splitFields(fields []string, s string) []string {
 // name such as "python" (docker.io/library/python). The name must not
 // carry a tag or digest.
 func NormalizeRepo(name string) (string, error) {
-	named, err := reference.ParseNormalizedNamed(name)
+	named, err := imageref.ParseNamed(name)
 	if err != nil {
-		// The library's message may repeat the name: keep it printable and short.
-		return "", fmt.Errorf("invalid repository %s: %s", quote(name), imageref.Printable(err.Error(), 256))
+		return "", fmt.Errorf("invalid repository %s: %w", quote(name), err)
 	}
 	_, tagged := named.(reference.Tagged)
 	_, digested := named.(reference.Digested)

@@ -118,6 +118,8 @@ func TestParseErrors(t *testing.T) {
 			"images.lock:2: wrong number of fields 1; want REPOSITORY TAG DIGEST"},
 		{"non-ASCII space is not a separator", golang + "\u00a01 " + dA + "\n",
 			"images.lock:1: wrong number of fields 2; want REPOSITORY TAG DIGEST"},
+		{"first element neither a host nor a path", "my_registry.local/app 1 " + dA + "\n",
+			`images.lock:1: invalid repository "my_registry.local/app": "my_registry.local" is not a valid registry host`},
 		{"uppercase repository", "Python 3 " + dA + "\n",
 			`images.lock:1: invalid repository "Python": invalid reference format: repository name (library/Python) must be lowercase`},
 		{"uppercase repository with a terminal escape", "Py\x1b]0;x\x07thon 3 " + dA + "\n",

@@ -33,10 +33,9 @@ func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, errors.New("empty image reference")
 	}
-	named, err := reference.ParseNormalizedNamed(s)
+	named, err := ParseNamed(s)
 	if err != nil {
-		// The library's message may repeat the input: keep it printable and short.
-		return Ref{}, fmt.Errorf("invalid image reference %s: %s", quote(s), Printable(err.Error(), maxEcho))
+		return Ref{}, fmt.Errorf("invalid image reference %s: %w", quote(s), err)
 	}
 	r := Ref{Repo: named.Name()}
 	if t, ok := named.(reference.Tagged); ok {
@@ -52,6 +51,23 @@ func Parse(s string) (Ref, error) {
 		r.Tag = DefaultTag
 	}
 	return r, nil
+}
+
+// ParseNamed is reference.ParseNormalizedNamed, Docker's normalisation,
+// with its errors kept printable and short (they may repeat the input), and
+// refusing a name it leaves without a registry: a first element with a dot
+// that is no valid host (my_registry.local/app) would otherwise come back
+// as a path, naming no registry at all.
+func ParseNamed(s string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return nil, errors.New(Printable(err.Error(), maxEcho))
+	}
+	if reference.Domain(named) == "" {
+		first, _, _ := strings.Cut(named.Name(), "/")
+		return nil, fmt.Errorf("%s is not a valid registry host", quote(first))
+	}
+	return named, nil
 }
 
 // String is the canonical form: REPO[:TAG][@DIGEST].

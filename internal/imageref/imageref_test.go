@@ -23,6 +23,8 @@ func TestParse(t *testing.T) {
 		{in: "Python:3", wantErr: "must be lowercase"},
 		{in: "python:3:4", wantErr: "invalid reference format"},
 		{in: "python@sha256:abc", wantErr: "invalid"},
+		{in: "my_registry.local/app:1", wantErr: `"my_registry.local" is not a valid registry host`},
+		{in: "0.0_0/0", wantErr: `"0.0_0" is not a valid registry host`},
 		{in: "python@sha512:" + strings.Repeat("a", 127), wantErr: "invalid"},
 		// Messages repeat malformed input escaped and cut short.
 		{in: "Python\x1b]0;x\x07:1", wantErr: `invalid image reference "Python\x1b]0;x\a:1": invalid reference format: repository name (library/Python\x1b]0;x\a) must be lowercase`},
