@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imglock/imglock/internal/hostile"
 	"github.com/imglock/imglock/internal/testregistry"
 	"github.com/imglock/imglock/lock"
 )
@@ -48,11 +46,6 @@ func safetyRun(t *testing.T, dir string, args ...string) string {
 		t.Fatalf("imglock %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
-}
-
-func safetyDigest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // tempFiles returns the lock's temp files in dir, with their sizes.
@@ -126,7 +119,7 @@ func newCrashTree(gen string) crashTree {
 		for i := f * per; i < (f+1)*per; i++ {
 			repo := fmt.Sprintf("acme/img%d", i%10)
 			tag := strconv.Itoa(i)
-			d := safetyDigest(gen + " " + tag)
+			d := hostile.Digest([]byte(gen + " " + tag))
 			fmt.Fprintf(&b, "FROM %s:%s@%s\n", repo, tag, d)
 			tr.want[[2]string{"docker.io/" + repo, tag}] = d
 		}
@@ -489,42 +482,6 @@ func TestConcurrentLocksAgree(t *testing.T) {
 	t.Log("16 concurrent imglock lock runs per round:\n" + strings.Join(summary, "\n"))
 }
 
-// safetyHostile is a real HTTP server that answers the registry ping and
-// misbehaves on manifest requests with head and get.
-func safetyHostile(t *testing.T, head, get http.HandlerFunc) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/v2/":
-			w.WriteHeader(http.StatusOK)
-		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodHead && head != nil:
-			head(w, r)
-		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet && get != nil:
-			get(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-func manifestAnswer(body []byte, digest string, extra http.Header) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range extra {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if digest != "" {
-			w.Header().Set("Docker-Content-Digest", digest)
-		}
-		if r.Method == http.MethodGet {
-			w.Write(body)
-		}
-	}
-}
-
 // TestHostileRegistryKeepsLock: the real binary, asked to lock a tag on a
 // registry that lies or floods, refuses (exit 3, saying why) and leaves
 // images.lock byte for byte as it was.
@@ -540,24 +497,22 @@ func TestHostileRegistryKeepsLock(t *testing.T) {
 		head, get http.HandlerFunc
 		want      string
 	}{
-		{"head-md5-digest", manifestAnswer(nil, "md5:"+strings.Repeat("0", 32), nil), nil,
+		{"head-md5-digest", hostile.Manifest(nil, "md5:"+strings.Repeat("0", 32)), nil,
 			`registry answered an unusable Docker-Content-Digest "md5:00000000000000000000000000000000": unknown algorithm "md5"`},
-		{"head-short-digest", manifestAnswer(nil, "sha256:xyz", nil), nil,
+		{"head-short-digest", hostile.Manifest(nil, "sha256:xyz"), nil,
 			`registry answered an unusable Docker-Content-Digest "sha256:xyz": sha256 digest has 3 hex characters, want 64`},
-		{"get-digest-mismatch", manifestAnswer(nil, "", nil), manifestAnswer(body, safetyDigest("other"), nil),
-			"registry's Docker-Content-Digest " + safetyDigest("other") + " does not match the manifest it sent (" + safetyDigest(string(body)) + ")"},
-		{"get-over-4MiB", manifestAnswer(nil, "", nil), manifestAnswer(bytes.Repeat([]byte(" "), 4<<20+1), "", nil),
+		{"get-digest-mismatch", hostile.Manifest(nil, ""), hostile.Manifest(body, hostile.Digest([]byte("other"))),
+			"registry's Docker-Content-Digest " + hostile.Digest([]byte("other")) + " does not match the manifest it sent (" + hostile.Digest(body) + ")"},
+		{"get-over-4MiB", hostile.Manifest(nil, ""), hostile.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
 			"the manifest is larger than 4194304 bytes; refusing it"},
-		{"head-1MiB-header", manifestAnswer(nil, safetyDigest(string(body)), http.Header{"X-Padding": {strings.Repeat("a", 1<<20)}}), nil,
+		{"head-1MiB-header", hostile.WithHeader(1<<20, hostile.Manifest(nil, hostile.Digest(body))), nil,
 			"server response headers exceeded 65536 bytes"},
-		{"head-redirect-other-host", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "http://"+honest.Addr+r.URL.Path, http.StatusTemporaryRedirect)
-		}, nil, "refusing a redirect of a manifest request from "},
+		{"head-redirect-other-host", hostile.RedirectTo(honest.Addr), nil, "refusing a redirect of a manifest request from "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			host := safetyHostile(t, tc.head, tc.get)
+			host := strings.TrimPrefix(hostile.Start(t, tc.head, tc.get).URL, "http://")
 			dir := t.TempDir()
-			pinned := "FROM acme/pinned:1@" + safetyDigest("pinned") + "\n"
+			pinned := "FROM acme/pinned:1@" + hostile.Digest([]byte("pinned")) + "\n"
 			writeFiles(t, dir, map[string]string{"Dockerfile": pinned})
 			safetyRun(t, dir, "lock")
 			before, err := os.ReadFile(filepath.Join(dir, "images.lock"))

@@ -3,16 +3,13 @@ package resolve
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imglock/imglock/internal/hostile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
 )
@@ -23,74 +20,8 @@ var hostileManifest = []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oc
 	`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("c", 64) + `","size":2},` +
 	`"layers":[]}`)
 
-func hostileDigest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // otherDigest is a well-formed digest of other bytes than hostileManifest.
-var otherDigest = hostileDigest([]byte("other bytes"))
-
-// hostileRegistry is a real HTTP server that speaks enough of the registry
-// API to resolve a tag (GET /v2/ answers 200, no auth) and answers every
-// manifest HEAD and GET with head and get.
-func hostileRegistry(t *testing.T, head, get http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/v2/" || r.URL.Path == "/v2":
-			w.WriteHeader(http.StatusOK)
-		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodHead:
-			head(w, r)
-		case strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet:
-			get(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// answer sends body as a manifest, claiming digest unless it is "".
-func answer(body []byte, digest string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if digest != "" {
-			w.Header().Set("Docker-Content-Digest", digest)
-		}
-		if r.Method == http.MethodGet {
-			w.Write(body)
-		}
-	}
-}
-
-// withHeader adds a header of n bytes to what h answers.
-func withHeader(n int, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Padding", strings.Repeat("a", n))
-		h(w, r)
-	}
-}
-
-// endless streams manifest-looking bytes until the client goes away.
-func endless(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-	w.Header().Set("Docker-Content-Digest", otherDigest)
-	chunk := bytes.Repeat([]byte(" "), 64<<10)
-	for r.Context().Err() == nil {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func redirectTo(host string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "http://"+host+r.URL.Path, http.StatusTemporaryRedirect)
-	}
-}
+var otherDigest = hostile.Digest([]byte("other bytes"))
 
 func notCalled(t *testing.T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -132,39 +63,39 @@ func TestHostileRegistryRefused(t *testing.T) {
 		platforms []string // per-platform digests wanted: a GET, no HEAD
 		want      string
 	}{
-		{name: "get-digest-mismatch-after-bare-head", head: answer(nil, ""), get: answer(hostileManifest, otherDigest),
-			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent (" + hostileDigest(hostileManifest) + ")"},
-		{name: "get-digest-mismatch-for-platforms", get: answer(hostileManifest, otherDigest), platforms: []string{"linux/amd64"},
+		{name: "get-digest-mismatch-after-bare-head", head: hostile.Manifest(nil, ""), get: hostile.Manifest(hostileManifest, otherDigest),
+			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent (" + hostile.Digest(hostileManifest) + ")"},
+		{name: "get-digest-mismatch-for-platforms", get: hostile.Manifest(hostileManifest, otherDigest), platforms: []string{"linux/amd64"},
 			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent"},
-		{name: "get-by-digest-other-bytes", get: answer(hostileManifest, ""), digest: otherDigest, platforms: []string{"linux/amd64"},
-			want: "manifest " + otherDigest + " has the digest " + hostileDigest(hostileManifest)},
-		{name: "get-endless-body", head: answer(nil, ""), get: endless,
+		{name: "get-by-digest-other-bytes", get: hostile.Manifest(hostileManifest, ""), digest: otherDigest, platforms: []string{"linux/amd64"},
+			want: "manifest " + otherDigest + " has the digest " + hostile.Digest(hostileManifest)},
+		{name: "get-endless-body", head: hostile.Manifest(nil, ""), get: hostile.Endless(otherDigest),
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "get-endless-body-for-platforms", get: endless, platforms: []string{"linux/amd64"},
+		{name: "get-endless-body-for-platforms", get: hostile.Endless(otherDigest), platforms: []string{"linux/amd64"},
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "get-over-4MiB", head: answer(nil, ""), get: answer(bytes.Repeat([]byte(" "), 4<<20+1), ""),
+		{name: "get-over-4MiB", head: hostile.Manifest(nil, ""), get: hostile.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "head-1MiB-header", head: withHeader(1<<20, answer(nil, hostileDigest(hostileManifest))),
+		{name: "head-1MiB-header", head: hostile.WithHeader(1<<20, hostile.Manifest(nil, hostile.Digest(hostileManifest))),
 			want: "server response headers exceeded 65536 bytes"},
-		{name: "get-1MiB-header", head: answer(nil, ""), get: withHeader(1<<20, answer(hostileManifest, "")),
+		{name: "get-1MiB-header", head: hostile.Manifest(nil, ""), get: hostile.WithHeader(1<<20, hostile.Manifest(hostileManifest, "")),
 			want: "server response headers exceeded 65536 bytes"},
-		{name: "head-redirect-other-host", head: redirectTo(real.Addr),
+		{name: "head-redirect-other-host", head: hostile.RedirectTo(real.Addr),
 			want: "refusing a redirect of a manifest request from "},
-		{name: "get-redirect-other-host", get: redirectTo(real.Addr), platforms: []string{"linux/amd64"},
+		{name: "get-redirect-other-host", get: hostile.RedirectTo(real.Addr), platforms: []string{"linux/amd64"},
 			want: "refusing a redirect of a manifest request from "},
-		{name: "head-digest-short", head: answer(nil, "sha256:xyz"),
+		{name: "head-digest-short", head: hostile.Manifest(nil, "sha256:xyz"),
 			want: `registry answered an unusable Docker-Content-Digest "sha256:xyz": sha256 digest has 3 hex characters, want 64`},
-		{name: "head-digest-md5", head: answer(nil, "md5:"+strings.Repeat("0", 32)),
+		{name: "head-digest-md5", head: hostile.Manifest(nil, "md5:"+strings.Repeat("0", 32)),
 			want: `unknown algorithm "md5"; want sha256 or sha512`},
-		{name: "head-digest-sha384", head: answer(nil, "sha384:"+strings.Repeat("0", 96)),
+		{name: "head-digest-sha384", head: hostile.Manifest(nil, "sha384:"+strings.Repeat("0", 96)),
 			want: `unknown algorithm "sha384"; want sha256 or sha512`},
-		{name: "head-digest-empty-hex", head: answer(nil, "sha256:"),
+		{name: "head-digest-empty-hex", head: hostile.Manifest(nil, "sha256:"),
 			want: `registry answered an unusable Docker-Content-Digest "sha256:": sha256 digest has 0 hex characters, want 64`},
-		{name: "head-digest-no-algorithm", head: answer(nil, strings.Repeat("0", 64)),
+		{name: "head-digest-no-algorithm", head: hostile.Manifest(nil, strings.Repeat("0", 64)),
 			want: "want sha256:HEX or sha512:HEX"},
-		{name: "head-digest-uppercase", head: answer(nil, "sha256:"+strings.Repeat("A", 64)),
+		{name: "head-digest-uppercase", head: hostile.Manifest(nil, "sha256:"+strings.Repeat("A", 64)),
 			want: "sha256 digest must be lowercase hex"},
-		{name: "head-digest-huge", head: answer(nil, huge),
+		{name: "head-digest-huge", head: hostile.Manifest(nil, huge),
 			want: "sha256 digest has 32768 hex characters, want 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,7 +106,7 @@ func TestHostileRegistryRefused(t *testing.T) {
 			if get == nil {
 				get = notCalled(t)
 			}
-			srv := hostileRegistry(t, head, get)
+			srv := hostile.Start(t, head, get)
 			host := strings.TrimPrefix(srv.URL, "http://")
 			real.ResetCounts()
 			got, err := hostileResolve(t, host, tc.digest, tc.platforms...)
@@ -207,18 +138,18 @@ func TestHostileRegistryRefused(t *testing.T) {
 // TestHostileRegistryHarnessHonest: the same server, answering honestly,
 // resolves; the refusals above come from the lies, not from the harness.
 func TestHostileRegistryHarnessHonest(t *testing.T) {
-	d := hostileDigest(hostileManifest)
+	d := hostile.Digest(hostileManifest)
 	for _, tc := range []struct {
 		name      string
 		head, get http.HandlerFunc
 	}{
-		{"head", answer(nil, d), notCalled(t)},
-		{"bare-head-then-get", answer(nil, ""), answer(hostileManifest, d)},
-		{"bare-head-then-bare-get", answer(nil, ""), answer(hostileManifest, "")},
-		{"small-extra-header", withHeader(1<<10, answer(nil, d)), notCalled(t)},
+		{"head", hostile.Manifest(nil, d), notCalled(t)},
+		{"bare-head-then-get", hostile.Manifest(nil, ""), hostile.Manifest(hostileManifest, d)},
+		{"bare-head-then-bare-get", hostile.Manifest(nil, ""), hostile.Manifest(hostileManifest, "")},
+		{"small-extra-header", hostile.WithHeader(1<<10, hostile.Manifest(nil, d)), notCalled(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := hostileRegistry(t, tc.head, tc.get)
+			srv := hostile.Start(t, tc.head, tc.get)
 			got, err := hostileResolve(t, strings.TrimPrefix(srv.URL, "http://"), "")
 			if err != nil {
 				t.Fatal(err)
