@@ -13,10 +13,12 @@ type Replacement struct {
 }
 
 // Rewrite returns data with each replacement's reference, as written, put
-// in place of: on the instruction's own lines, and nothing else, so that
-// comments, continuations, heredocs and line numbers stay as they were. A
-// reference whose written text is not found there (it came from an ARG
-// default, say) is an error at its line.
+// in place of: on the instruction's own lines, where an image of its kind
+// is written (a FROM's argument, COPY's --from=, a mount's from=), and
+// nothing else, so that comments, continuations, heredocs, other mount
+// options and line numbers stay as they were. A reference whose written
+// text is not found there (it came from an ARG default, say) is an error at
+// its line.
 func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	type edit struct {
@@ -36,7 +38,7 @@ func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 					break
 				}
 				i += from
-				if !taken[[2]int{n, i}] {
+				if !taken[[2]int{n, i}] && anchored(r.Kind, lines[n-1][:i]) {
 					taken[[2]int{n, i}] = true
 					edits = append(edits, edit{n, i, i + len(r.Written), rep.With})
 					found = true
@@ -46,7 +48,7 @@ func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 			}
 		}
 		if !found {
-			return nil, &Error{File: file, Line: r.Line, Msg: fmt.Sprintf("cannot find %q on the instruction's lines to rewrite it", r.Written)}
+			return nil, &Error{File: file, Line: r.Line, Msg: fmt.Sprintf("cannot find %q where %s is written on the instruction's lines to rewrite it", r.Written, r.Kind.where())}
 		}
 	}
 	// Apply from the end so that earlier offsets stay valid.
@@ -82,4 +84,32 @@ func tokenIndex(line []byte, token string) int {
 		}
 		from = i + 1
 	}
+}
+
+// anchored reports whether a reference of kind k may start right after
+// before, the start of its line: as the argument of FROM, as the value of
+// COPY's --from flag, or as the from= option of a RUN --mount (not the
+// value of id=, source= or another option that happens to read the same).
+func anchored(k Kind, before []byte) bool {
+	lower := bytes.ToLower(before)
+	switch k {
+	case KindCopy:
+		return bytes.HasSuffix(lower, []byte("--from="))
+	case KindMount:
+		rest, ok := bytes.CutSuffix(lower, []byte("from="))
+		// from= starts an option: after --mount=, a comma or a quote.
+		return ok && len(rest) > 0 && bytes.IndexByte([]byte(`=,"'`), rest[len(rest)-1]) >= 0
+	}
+	return len(before) == 0 || before[len(before)-1] == ' ' || before[len(before)-1] == '\t'
+}
+
+// where says where a reference of kind k is written, for messages.
+func (k Kind) where() string {
+	switch k {
+	case KindCopy:
+		return "COPY --from="
+	case KindMount:
+		return "a mount's from="
+	}
+	return "FROM's image"
 }

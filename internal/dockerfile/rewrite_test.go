@@ -37,6 +37,14 @@ func TestRewrite(t *testing.T) {
 		{"same image twice on a line", "FROM alpine\nRUN --mount=from=x:1,target=/a --mount=from=x:1,target=/b true\n",
 			"FROM alpine" + pinned + "\nRUN --mount=from=x:1" + pinned + ",target=/a --mount=from=x:1" + pinned + ",target=/b true\n"},
 		{"name inside a path is not the image", "FROM alpine\nCOPY --from=alpine /alpine /alpine\n", "FROM alpine" + pinned + "\nCOPY --from=alpine" + pinned + " /alpine /alpine\n"},
+		{"mount: the image, not an option that reads the same", "FROM node:20 AS deps\nRUN --mount=type=cache,id=node,target=/root/.npm,from=node npm ci\n",
+			"FROM node:20" + pinned + " AS deps\nRUN --mount=type=cache,id=node,target=/root/.npm,from=node" + pinned + " npm ci\n"},
+		{"mount: source= before from=", "FROM scratch\nRUN --mount=type=bind,source=alpine,target=/a,from=alpine ls /a\n",
+			"FROM scratch\nRUN --mount=type=bind,source=alpine,target=/a,from=alpine" + pinned + " ls /a\n"},
+		{"mount: from= first, quoted", "FROM scratch\nRUN --mount=\"from=alpine,source=alpine\" ls\n",
+			"FROM scratch\nRUN --mount=\"from=alpine" + pinned + ",source=alpine\" ls\n"},
+		{"stage named like its image", "FROM node AS node\nRUN true\n", "FROM node" + pinned + " AS node\nRUN true\n"},
+		{"copy: the flag's value, not a path", "FROM scratch\nCOPY --chown=alpine --from=alpine /a /b\n", "FROM scratch\nCOPY --chown=alpine --from=alpine" + pinned + " /a /b\n"},
 		{"comments and blank lines stay", "# keep me: alpine\n\nFROM alpine\n# alpine\n", "# keep me: alpine\n\nFROM alpine" + pinned + "\n# alpine\n"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -63,7 +71,7 @@ func TestRewriteNotFound(t *testing.T) {
 	r := refs[0]
 	r.Written = "alpine" // as if the text were written literally
 	_, err = Rewrite("Dockerfile", []byte(in), []Replacement{{Ref: r, With: "x"}})
-	if err == nil || err.Error() != `Dockerfile:2: cannot find "alpine" on the instruction's lines to rewrite it` {
+	if err == nil || err.Error() != `Dockerfile:2: cannot find "alpine" where FROM's image is written on the instruction's lines to rewrite it` {
 		t.Errorf("error %v", err)
 	}
 }

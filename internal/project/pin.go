@@ -45,7 +45,7 @@ func Pin(refs []dockerfile.Reference, f *lock.File, lockName string) ([]PinResul
 		case locked:
 			return "", nil // already pinned to the lock's digest
 		case "":
-			return r.Written + "@" + locked, nil
+			return withTag(r) + "@" + locked, nil
 		}
 		return "", &Problem{r.File, r.Line, fmt.Sprintf(
 			"%s is pinned to %s in the file but to %s in %s; left as it is", tagText(r), r.Image.Digest, locked, lockName)}
@@ -57,7 +57,8 @@ func Pin(refs []dockerfile.Reference, f *lock.File, lockName string) ([]PinResul
 // moving from in-file pins to images.lock keeps the same bytes. A digest
 // that disagrees with the lock is left in its file and reported.
 func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
-	conflicts := map[string]*Problem{} // by FILE:LINE
+	// By reference, not by line: the mounts of one RUN share a line.
+	conflicts := map[refKey]*Problem{}
 	_, err := lock.Update(lockPath, func(f *lock.File) error {
 		for _, r := range refs {
 			if !unpinnable(r) {
@@ -70,7 +71,7 @@ func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
 					return err
 				}
 			case locked != r.Image.Digest:
-				conflicts[fmt.Sprintf("%s:%d", r.File, r.Line)] = &Problem{r.File, r.Line, fmt.Sprintf(
+				conflicts[keyOfRef(r)] = &Problem{r.File, r.Line, fmt.Sprintf(
 					"%s is pinned to %s in the file but to %s in %s; left as it is", tagText(r), r.Image.Digest, locked, lockPath)}
 			}
 		}
@@ -83,12 +84,23 @@ func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
 		if !unpinnable(r) {
 			return "", nil
 		}
-		if p := conflicts[fmt.Sprintf("%s:%d", r.File, r.Line)]; p != nil {
+		if p := conflicts[keyOfRef(r)]; p != nil {
 			return "", p
 		}
 		return tagText(r), nil
 	})
 }
+
+// refKey tells the references of a file apart: two references with the
+// same key are the same text at the same place, and get the same answer.
+type refKey struct {
+	file    string
+	line    int
+	kind    dockerfile.Kind
+	written string
+}
+
+func keyOfRef(r dockerfile.Reference) refKey { return refKey{r.File, r.Line, r.Kind, r.Written} }
 
 // unpinnable: a literal reference written with both a tag and a digest.
 func unpinnable(r dockerfile.Reference) bool {
@@ -110,6 +122,16 @@ func skipReason(r dockerfile.Reference) *Problem {
 		return nil // pinned at build time through BUILDKIT_SYNTAX
 	}
 	return &Problem{r.File, r.Line, fmt.Sprintf("%s comes from ARG %s; pin it at build time with 'imglock build'", r.Written, strings.Join(r.Args, ", "))}
+}
+
+// withTag is a reference as written, with the tag it implies made
+// explicit: a digest written after a bare name would leave no tag, and the
+// lock's entry for name:latest would look unused.
+func withTag(r dockerfile.Reference) string {
+	if !hasTag(r.Written) {
+		return r.Written + ":" + r.Image.Tag
+	}
+	return r.Written
 }
 
 // tagText is a reference as written, without its digest.
