@@ -12,14 +12,17 @@ package lock
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
-	"github.com/imglock/imglock/internal/imageref"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/distribution/reference"
+
+	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 // Entry is one line of images.lock.
@@ -36,11 +39,6 @@ func (e Entry) Key() string {
 		return e.Tag
 	}
 	return e.Tag + "/" + e.Platform
-}
-
-// String returns the formatted line without its newline.
-func (e Entry) String() string {
-	return e.Repo + " " + e.Key() + " " + e.Digest
 }
 
 func compareEntries(a, b Entry) int {
@@ -65,7 +63,7 @@ type File struct {
 func New() *File { return &File{} }
 
 // Parse parses the contents of an images.lock. filename is used only in
-// error messages. On failure the error is an ErrorList holding every
+// error messages. On failure the error is a diag.List holding every
 // problem found, ordered by line.
 func Parse(filename string, data []byte) (*File, error) {
 	p := parser{
@@ -93,7 +91,7 @@ type parsedEntry struct {
 
 type parser struct {
 	filename string
-	errs     ErrorList
+	errs     diag.List
 	repos    map[string]repoResult // cache: lines share few repositories
 	seen     map[string]seenLine
 	entries  []parsedEntry
@@ -101,7 +99,7 @@ type parser struct {
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.filename, Line: line, Msg: fmt.Sprintf(format, args...)})
+	p.errs.Add(diag.Input, p.filename, line, format, args...)
 }
 
 var utf8BOM = []byte("\xef\xbb\xbf")
@@ -128,7 +126,7 @@ func (p *parser) parse(data []byte) (*File, error) {
 	}
 
 	if len(p.errs) > 0 {
-		slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+		p.errs.Sort()
 		return nil, p.errs
 	}
 	f := &File{entries: make([]Entry, len(p.entries)), lines: make(map[string]int, len(p.entries))}
@@ -251,17 +249,17 @@ func splitFields(fields []string, s string) []string {
 func NormalizeRepo(name string) (string, error) {
 	named, err := imageref.ParseNamed(name)
 	if err != nil {
-		return "", fmt.Errorf("invalid repository %s: %w", quote(name), err)
+		return "", fmt.Errorf("invalid repository %s: %w", diag.Quote(name), err)
 	}
 	_, tagged := named.(reference.Tagged)
 	_, digested := named.(reference.Digested)
 	switch {
 	case tagged && digested:
-		return "", fmt.Errorf("repository %s must not include a tag or digest", quote(name))
+		return "", fmt.Errorf("repository %s must not include a tag or digest", diag.Quote(name))
 	case tagged:
-		return "", fmt.Errorf("repository %s must not include a tag", quote(name))
+		return "", fmt.Errorf("repository %s must not include a tag", diag.Quote(name))
 	case digested:
-		return "", fmt.Errorf("repository %s must not include a digest", quote(name))
+		return "", fmt.Errorf("repository %s must not include a digest", diag.Quote(name))
 	}
 	return named.Name(), nil
 }
@@ -281,64 +279,25 @@ func parseKey(key string) (tag, platform, msg string) {
 	return tag, platform, ""
 }
 
-const maxTagLen = 128
-
 func checkTag(tag string) string {
-	if tag == "" {
-		return "invalid tag: empty"
-	}
-	if len(tag) > maxTagLen {
-		return fmt.Sprintf("invalid tag %s: %d characters, at most %d allowed", quote(tag), len(tag), maxTagLen)
-	}
-	for i := 0; i < len(tag); i++ {
-		c := tag[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' ||
-			i > 0 && (c == '.' || c == '-')
-		if !ok {
-			return fmt.Sprintf("invalid tag %s: must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", quote(tag))
-		}
+	if err := imageref.CheckTag(tag); err != nil {
+		return err.Error()
 	}
 	return ""
 }
 
 func checkPlatform(platform string) string {
-	parts := strings.Split(platform, "/")
-	if len(parts) != 2 && len(parts) != 3 {
-		return fmt.Sprintf("invalid platform %s: want OS/ARCH or OS/ARCH/VARIANT", quote(platform))
-	}
-	for _, part := range parts {
-		if part == "" {
-			return fmt.Sprintf("invalid platform %s: empty component", quote(platform))
-		}
-		for i := 0; i < len(part); i++ {
-			c := part[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-				return fmt.Sprintf("invalid platform %s: components must match [a-z0-9._-]+", quote(platform))
-			}
-		}
+	if err := imageref.CheckPlatform(platform); err != nil {
+		return err.Error()
 	}
 	return ""
 }
 
 func checkDigest(d string) string {
 	if err := imageref.CheckDigest(d); err != nil {
-		return fmt.Sprintf("invalid digest %s: %v", quote(d), err)
+		return fmt.Sprintf("invalid digest %s: %v", diag.Quote(d), err)
 	}
 	return ""
-}
-
-// quote quotes s for an error message, truncating long values so a
-// garbage line cannot produce a huge message.
-func quote(s string) string {
-	const max = 100
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q...", s[:cut])
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 func validate(e Entry) error {
@@ -347,18 +306,18 @@ func validate(e Entry) error {
 		return err
 	}
 	if repo != e.Repo {
-		return fmt.Errorf("repository %s is not canonical; want %s", quote(e.Repo), quote(repo))
+		return fmt.Errorf("repository %s is not canonical; want %s", diag.Quote(e.Repo), diag.Quote(repo))
 	}
 	if msg := checkTag(e.Tag); msg != "" {
-		return fmt.Errorf("%s", msg)
+		return errors.New(msg)
 	}
 	if e.Platform != "" {
 		if msg := checkPlatform(e.Platform); msg != "" {
-			return fmt.Errorf("%s", msg)
+			return errors.New(msg)
 		}
 	}
 	if msg := checkDigest(e.Digest); msg != "" {
-		return fmt.Errorf("%s", msg)
+		return errors.New(msg)
 	}
 	return nil
 }
@@ -395,9 +354,6 @@ func (f *File) Canonical(data []byte) bool {
 func (f *File) Entries() []Entry {
 	return slices.Clone(f.entries)
 }
-
-// Len returns the number of entries (lines).
-func (f *File) Len() int { return len(f.entries) }
 
 func (f *File) search(repo, tag, platform string) (int, bool) {
 	return slices.BinarySearchFunc(f.entries, Entry{Repo: repo, Tag: tag, Platform: platform}, compareEntries)
@@ -499,9 +455,4 @@ func (e Entry) lineKey() string { return e.Repo + " " + e.Key() }
 // Clone returns an independent copy of f.
 func (f *File) Clone() *File {
 	return &File{entries: slices.Clone(f.entries)}
-}
-
-// Equal reports whether f and g hold the same entries.
-func (f *File) Equal(g *File) bool {
-	return slices.Equal(f.entries, g.entries)
 }

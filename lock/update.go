@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/google/renameio/v2"
 )
 
 // ReadFile reads and parses the lockfile at path, returning the parsed
@@ -59,8 +61,7 @@ func Update(path string, fn func(f *File) error) (changed bool, err error) {
 	}
 	defer unlock()
 
-	tmpPrefix := "." + base + ".tmp-"
-	removeStale(dir, tmpPrefix)
+	removeStale(dir, base)
 
 	mode := fs.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
@@ -79,54 +80,50 @@ func Update(path string, fn func(f *File) error) (changed bool, err error) {
 	if bytes.Equal(data, old) {
 		return false, nil
 	}
-	if err := writeAtomic(dirFile, path, tmpPrefix, data, mode); err != nil {
+	if err := writeAtomic(dirFile, path, data, mode); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
-// removeStale deletes temp files from earlier runs that died mid-write.
-// Running writers hold the directory lock, so none of these are live.
-// Failures are ignored: a leftover temp file is harmless.
-func removeStale(dir, prefix string) {
+// removeStale deletes the temp files of earlier runs that died mid-write
+// (renameio names them "." + base + digits). Running writers hold the
+// directory lock, so none of these are live. Failures are ignored: a
+// leftover temp file is harmless.
+func removeStale(dir, base string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+		if IsTempName(e.Name(), base) && e.Type().IsRegular() {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 }
 
-func writeAtomic(dirFile *os.File, path, tmpPrefix string, data []byte, mode fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), tmpPrefix+"*")
+// IsTempName reports whether name is a temp file of a write of the file
+// named base: "." + base + digits, as renameio names them.
+func IsTempName(name, base string) bool {
+	digits, ok := strings.CutPrefix(name, "."+base)
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
+// writeAtomic replaces path with data: a temp file in the same directory,
+// synced, renamed over path, then the directory synced so the rename
+// survives a crash.
+func writeAtomic(dirFile *os.File, path string, data []byte, mode fs.FileMode) error {
+	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(mode))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
+	defer t.Cleanup()
+	if _, err := t.Write(data); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := t.CloseAtomicallyReplace(); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// The rename is done; a failed directory sync cannot be undone by
-	// removing the temp name, which no longer exists.
+	// The rename is done; a failed directory sync cannot be undone.
 	return syncDir(dirFile)
 }

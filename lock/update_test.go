@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -67,7 +69,7 @@ func TestUpdateCreates(t *testing.T) {
 	}
 
 	f, data2, err := ReadFile(path)
-	if err != nil || !bytes.Equal(data, data2) || f.Len() != 2 {
+	if err != nil || !bytes.Equal(data, data2) || len(f.Entries()) != 2 {
 		t.Errorf("ReadFile = %v, %q, %v", f, data2, err)
 	}
 }
@@ -78,8 +80,8 @@ func TestUpdateMissingNoop(t *testing.T) {
 	called := false
 	changed, err := Update(path, func(f *File) error {
 		called = true
-		if f.Len() != 0 {
-			t.Errorf("missing file parsed with %d entries", f.Len())
+		if len(f.Entries()) != 0 {
+			t.Errorf("missing file parsed with %d entries", len(f.Entries()))
 		}
 		return nil
 	})
@@ -179,9 +181,9 @@ func TestUpdateParseError(t *testing.T) {
 	if err == nil || changed || called {
 		t.Fatalf("Update = %v, %v (fn called %v); want parse error without calling fn", changed, err, called)
 	}
-	var e *Error
+	var e *diag.Diagnostic
 	if !errors.As(err, &e) || e.File != path || e.Line != 1 {
-		t.Errorf("error %v: want *Error at %s:1", err, path)
+		t.Errorf("error %v: want a diagnostic at %s:1", err, path)
 	}
 	assertUntouched(t, path, content, mtime)
 }
@@ -191,7 +193,7 @@ func TestUpdateRemovesStaleTemp(t *testing.T) {
 	path := filepath.Join(dir, "images.lock")
 	content := golang + " 1.26 " + dA + "\n"
 	mtime := writeOld(t, path, content)
-	for _, name := range []string{".images.lock.tmp-123", ".images.lock.tmp-4567890", ".other.lock.tmp-1", "images.lock.tmp-1"} {
+	for _, name := range []string{".images.lock123", ".images.lock4567890", ".other.lock1", "images.lock1", ".images.lock.bak"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +203,7 @@ func TestUpdateRemovesStaleTemp(t *testing.T) {
 		t.Fatalf("Update = %v, %v; want false, nil", changed, err)
 	}
 	assertUntouched(t, path, content, mtime)
-	want := []string{".other.lock.tmp-1", "images.lock", "images.lock.tmp-1"}
+	want := []string{".images.lock.bak", ".other.lock1", "images.lock", "images.lock1"}
 	if names := dirNames(t, dir); !slices.Equal(names, want) {
 		t.Errorf("directory holds %q, want %q", names, want)
 	}
@@ -301,7 +303,7 @@ func TestWriteAtomicFailureCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if err := writeAtomic(d, target, ".images.lock.tmp-", []byte("x\n"), 0o644); err == nil {
+	if err := writeAtomic(d, target, []byte("x\n"), 0o644); err == nil {
 		t.Fatal("writeAtomic over a directory succeeded")
 	}
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"images.lock"}) {
@@ -338,8 +340,8 @@ func TestUpdateConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Len() != n {
-		t.Errorf("file has %d entries, want %d:\n%s", f.Len(), n, f.Format())
+	if len(f.Entries()) != n {
+		t.Errorf("file has %d entries, want %d:\n%s", len(f.Entries()), n, f.Format())
 	}
 	for i := range n {
 		if _, ok := f.Lookup(golang, fmt.Sprintf("v%d", i)); !ok {
@@ -354,7 +356,7 @@ func TestUpdateConcurrent(t *testing.T) {
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
 	f, data, err := ReadFile(filepath.Join(dir, "missing.lock"))
-	if err != nil || data != nil || f == nil || f.Len() != 0 {
+	if err != nil || data != nil || f == nil || len(f.Entries()) != 0 {
 		t.Errorf("ReadFile(missing) = %v, %q, %v; want empty, nil, nil", f, data, err)
 	}
 	path := filepath.Join(dir, "images.lock")

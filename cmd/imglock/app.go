@@ -1,19 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/config"
-	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/project"
-	"github.com/imglock/imglock/lock"
+	"github.com/imglock/imglock/internal/resolve"
 )
 
 // Flag names shared by several commands.
@@ -26,6 +26,7 @@ const (
 	flagTimeout  = "timeout"
 	flagQuiet    = "quiet"
 	flagDebug    = "debug"
+	flagLong     = "long"
 )
 
 // defaultTimeout bounds the network work of one run when neither the flag
@@ -48,6 +49,14 @@ bad input, 3 registry or network failure.`,
 		EnableBashCompletion: false,
 		// main prints the error once and picks the exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
+		// An unknown command is bad usage (exit 2), not the exit 3 urfave/cli
+		// gives it.
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return fmt.Errorf("No help topic for '%s'", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: flagChdir, Aliases: []string{"C"}, Value: ".", Usage: "work on the repository at `DIR`"},
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
@@ -55,13 +64,6 @@ bad input, 3 registry or network failure.`,
 		},
 		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), lsCommand(), pinCommand(), unpinCommand()},
 	}
-}
-
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
 
 // networkFlags are the flags of the commands that talk to registries.
@@ -77,69 +79,42 @@ func buildArgFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: flagBuildArg, Usage: "set a global ARG, as docker build does (`NAME=VALUE`)"}
 }
 
-// workspace is what the commands share: the repository's configuration
-// and the Dockerfiles the flags and arguments choose.
-type workspace struct {
-	cfg      *config.Config
-	opts     project.Options
-	lockPath string     // from the working directory
-	lock     *lock.File // as scanWorkspace read it
-	lockData []byte     // its bytes (nil when there is no file)
-}
-
-func openWorkspace(c *cli.Context) (*workspace, error) {
-	root := c.String(flagChdir)
-	paths := project.Options{Root: root}
-	cfgPath := paths.Path(c.String(flagConfig))
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		return nil, err
-	}
-	if c.IsSet(flagConfig) {
-		if _, err := os.Stat(cfgPath); err != nil {
-			return nil, err
-		}
-	}
+// openProject opens the repository the global flags name, covering the
+// Dockerfiles given (all of them when none is).
+func openProject(c *cli.Context, files []string) (*project.Project, error) {
 	args, err := buildArgs(c.StringSlice(flagBuildArg))
 	if err != nil {
 		return nil, err
 	}
-	variants := make([]map[string]string, len(cfg.Variants))
-	for i, v := range cfg.Variants {
-		variants[i] = v.BuildArgs
-	}
-	return &workspace{
-		cfg: cfg,
-		opts: project.Options{
-			Root:      root,
-			Files:     c.Args().Slice(),
-			Include:   cfg.Include,
-			Exclude:   cfg.Exclude,
-			BuildArgs: args,
-			Variants:  variants,
-		},
-		lockPath: paths.Path(c.String(flagLockfile)),
-	}, nil
+	return project.Open(project.Options{
+		Root:       c.String(flagChdir),
+		LockFile:   c.String(flagLockfile),
+		ConfigFile: c.String(flagConfig),
+		NeedConfig: c.IsSet(flagConfig),
+		Files:      files,
+		BuildArgs:  args,
+		Resolver:   func(cfg *config.Config) (resolve.Resolver, error) { return newResolver(c, cfg) },
+	})
 }
 
-// scanWorkspace opens the workspace, reads its lock and returns the
-// references of its Dockerfiles.
-func scanWorkspace(c *cli.Context) (*workspace, []dockerfile.Reference, error) {
-	w, err := openWorkspace(c)
-	if err != nil {
-		return nil, nil, err
+// withNetwork runs fn with the context of a run's network work, bounded
+// by its deadline, and says which setting to raise when the deadline ends
+// it.
+func withNetwork(c *cli.Context, p *project.Project, fn func(context.Context) error) error {
+	timeout := defaultTimeout
+	switch {
+	case c.IsSet(flagTimeout):
+		timeout = c.Duration(flagTimeout)
+	case p.Config.Timeout > 0:
+		timeout = time.Duration(p.Config.Timeout)
 	}
-	refs, err := w.scan()
-	return w, refs, err
-}
-
-// scan reads the lock and the Dockerfiles the options choose.
-func (w *workspace) scan() ([]dockerfile.Reference, error) {
-	var err error
-	if w.lock, w.lockData, err = lock.ReadFile(w.lockPath); err != nil {
-		return nil, err
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
+	defer cancel()
+	err := fn(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w\ngave up after %s (--timeout, or timeout in imglock.toml)", err, timeout)
 	}
-	return project.Scan(w.opts)
+	return err
 }
 
 // buildArgs reads --build-arg values as docker build does.

@@ -20,6 +20,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // A bad-input case is a repository (Dockerfiles, images.lock, imglock.toml)
@@ -61,8 +63,8 @@ func TestBadInput(t *testing.T) {
 		dir := t.TempDir()
 		badInputWrite(t, dir, map[string][]byte{"Dockerfile": []byte("FROM docker.io/library/alpine:3.20\n")})
 		res := badInputRun(t, dir, env, []string{"lock", "--timeout", "20s"})
-		if res.code != exitNetwork || !strings.Contains(res.stderr, "127.0.0.1:1") {
-			t.Fatalf("lock of an unlocked image: exit %d, want %d through the trap proxy\n%s", res.code, exitNetwork, res.stderr)
+		if res.code != diag.ExitRegistry || !strings.Contains(res.stderr, "127.0.0.1:1") {
+			t.Fatalf("lock of an unlocked image: exit %d, want %d through the trap proxy\n%s", res.code, diag.ExitRegistry, res.stderr)
 		}
 	})
 	if !trap {
@@ -114,7 +116,7 @@ func badInputCheck(t *testing.T, c badInputCase, env []string) int {
 	if args[0] == "verify" && slices.Contains(flags, "--remote") {
 		flags = slices.DeleteFunc(slices.Clone(flags), func(s string) bool { return s == "--remote" })
 	}
-	if code == exitBadInput {
+	if code == diag.ExitInput {
 		for _, cmd := range badInputCommands {
 			full := append(slices.Clone(cmd), flags...)
 			if !slices.Equal(full, args) {
@@ -129,13 +131,13 @@ func badInputCheck(t *testing.T, c badInputCase, env []string) int {
 	}
 	for i, cmd := range cmds {
 		want := code
-		if i > 0 && code != exitBadInput {
-			want = exitOK
+		if i > 0 && code != diag.ExitInput {
+			want = diag.ExitOK
 		}
 		r := badInputRun(t, dir, env, cmd)
 		what := "imglock " + strings.Join(cmd, " ")
 		switch {
-		case r.code == exitNetwork:
+		case r.code == diag.ExitRegistry:
 			t.Errorf("%s: exit 3: it tried the network\n%s", what, badInputShort(r.stderr))
 		case r.code != want:
 			t.Errorf("%s: exit %d, want %d\n%s", what, r.code, want, badInputShort(r.stderr))
@@ -144,7 +146,7 @@ func badInputCheck(t *testing.T, c badInputCase, env []string) int {
 		if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
 			t.Errorf("%s panicked:\n%s", what, badInputShort(out))
 		}
-		if i == 0 || code == exitBadInput {
+		if i == 0 || code == diag.ExitInput {
 			for _, re := range res {
 				if !re.MatchString(r.stderr) {
 					t.Errorf("%s: stderr does not match %q:\n%s", what, re, badInputShort(r.stderr))

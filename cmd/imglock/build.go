@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/build"
 	"github.com/imglock/imglock/internal/dockerfile"
-	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -49,31 +48,38 @@ Example:
 			if args == nil {
 				return cli.ShowCommandHelp(c, "build")
 			}
+			// Like the other commands, build runs in the -C directory: the
+			// context and -f are read, and docker runs, from there.
+			dir := c.String(flagChdir)
 			inv, err := build.ParseArgs(args, os.LookupEnv)
 			if err != nil {
 				return fmt.Errorf("imglock build: %w", err)
 			}
-			path, err := inv.DockerfilePath()
+			path, err := inv.DockerfilePath(dir)
 			if err != nil {
 				return fmt.Errorf("imglock build: %w", err)
 			}
-			data, err := os.ReadFile(path)
+			shown := path // as messages name it: from where imglock runs
+			if !filepath.IsAbs(path) {
+				shown = filepath.Join(dir, path)
+			}
+			data, err := os.ReadFile(shown)
 			if err != nil {
 				return err
 			}
-			refs, err := dockerfile.Parse(path, data, inv.BuildArgs)
+			refs, err := dockerfile.Parse(shown, data, inv.BuildArgs)
 			if err != nil {
 				return err
 			}
-			lockPath := project.Options{Root: c.String(flagChdir)}.Path(c.String(flagLockfile))
+			lockPath := filepath.Join(dir, c.String(flagLockfile))
 			f, _, err := lock.ReadFile(lockPath)
 			if err != nil {
 				return err
 			}
 			if mode == "" {
-				mode = build.Detect(context.Background(), os.Environ(), inv.Builder)
+				mode = build.Detect(c.Context, os.Environ(), inv.Builder)
 			}
-			plan, err := build.NewPlan(inv, path, data, refs, f, lockPath, mode)
+			plan, err := build.NewPlan(inv, shown, data, refs, f, lockPath, mode)
 			if err != nil {
 				return err
 			}
@@ -84,12 +90,12 @@ Example:
 				}
 				return nil
 			}
-			code, err := build.Run(context.Background(), plan, os.Environ(), os.Stdin, c.App.Writer, c.App.ErrWriter)
+			code, err := build.Run(c.Context, plan, dir, os.Environ(), os.Stdin, c.App.Writer, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
 			if code != 0 {
-				return silentError{code}
+				return cli.Exit("", code)
 			}
 			return nil
 		},

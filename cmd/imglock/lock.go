@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -25,15 +26,17 @@ Example:
    + docker.io/library/python 3.12-slim sha256:1f0e...`,
 		Flags: append(networkFlags(), buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the changes as JSON"}),
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			ctx, cancel := w.networkContext(c)
-			defer cancel()
-			res, err := project.Tidy(ctx, refs, w.cfg.Platforms, w.lockPath, w.resolverFactory(c))
+			var res project.TidyResult
+			err = withNetwork(c, p, func(ctx context.Context) (err error) {
+				res, err = p.Tidy(ctx)
+				return err
+			})
 			if err != nil {
-				return w.explainTimeout(c, err)
+				return err
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, changesJSON(res.Changes))

@@ -23,13 +23,13 @@ Example:
    Dockerfile:3  from  docker.io/library/golang:1.26-bookworm  sha256:a688600ca24f...`,
 		Flags: []cli.Flag{buildArgFlag(), &cli.BoolFlag{Name: flagJSON, Usage: "print the references as JSON"}},
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			entries := make([]lsEntry, len(refs))
-			for i, r := range refs {
-				entries[i] = newLsEntry(r, w.lock)
+			entries := make([]lsEntry, len(p.Refs))
+			for i, r := range p.Refs {
+				entries[i] = newLsEntry(r, p.Lock())
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, entries)

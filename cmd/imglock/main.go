@@ -3,23 +3,34 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run executes the CLI and returns the process exit code.
+// run executes the CLI and returns the process exit code: the one an
+// error carries (the builder's own, for build), else the one its kind of
+// problem gives (diag.ExitCode). The error is printed once, here.
 func run(args []string, stdout, stderr io.Writer) int {
 	err := newApp(stdout, stderr).Run(args)
 	if err == nil {
-		return exitOK
+		return diag.ExitOK
 	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintln(stderr, msg)
 	}
-	return exitCode(err)
+	var exit cli.ExitCoder
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	return diag.ExitCode(err)
 }

@@ -1,16 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/project"
 )
-
-const flagLong = "long"
 
 func outdatedCommand() *cli.Command {
 	return &cli.Command{
@@ -31,15 +31,17 @@ Example:
 			&cli.BoolFlag{Name: flagLong, Usage: "print full digests"},
 		),
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			ctx, cancel := w.networkContext(c)
-			defer cancel()
-			statuses, err := project.CheckRemote(ctx, refs, w.lock, w.resolverFactory(c))
+			var statuses []project.RemoteStatus
+			err = withNetwork(c, p, func(ctx context.Context) (err error) {
+				statuses, err = p.CheckRemote(ctx)
+				return err
+			})
 			if err != nil {
-				return w.explainTimeout(c, err)
+				return err
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, remoteStatusesJSON(statuses))
@@ -63,7 +65,7 @@ Example:
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Repo, s.Tag, digest(s.Locked), current)
 			}
 			if moved == 0 {
-				fmt.Fprintf(c.App.Writer, "%s: %d locked %s, none moved upstream\n", w.lockPath, len(statuses), plural(len(statuses), "tag"))
+				fmt.Fprintf(c.App.Writer, "%s: %d locked %s, none moved upstream\n", p.LockName, len(statuses), diag.Plural(len(statuses), "tag"))
 				return nil
 			}
 			return tw.Flush()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/project"
 )
 
@@ -22,11 +23,11 @@ Example:
    Dockerfile: 2 references pinned`,
 		Flags: []cli.Flag{buildArgFlag()},
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			results, err := project.Pin(refs, w.lock, w.lockPath)
+			results, err := p.Pin()
 			printPinResults(c, results, "pinned")
 			return err
 		},
@@ -49,11 +50,11 @@ Example:
    Dockerfile: 2 references unpinned`,
 		Flags: []cli.Flag{buildArgFlag()},
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			results, err := project.Unpin(refs, w.lockPath)
+			results, err := p.Unpin()
 			printPinResults(c, results, "unpinned")
 			return err
 		},
@@ -63,10 +64,10 @@ Example:
 func printPinResults(c *cli.Context, results []project.PinResult, verb string) {
 	for _, r := range results {
 		if r.Changed > 0 {
-			fmt.Fprintf(c.App.Writer, "%s: %d %s %s\n", r.File, r.Changed, plural(r.Changed, "reference"), verb)
+			fmt.Fprintf(c.App.Writer, "%s: %s %s\n", r.File, diag.Count(r.Changed, "reference"), verb)
 		}
-		for _, p := range r.Skipped {
-			fmt.Fprintf(c.App.ErrWriter, "%s:%d: note: %s\n", p.File, p.Line, p.Msg)
+		for _, n := range r.Skipped {
+			fmt.Fprintln(c.App.ErrWriter, n)
 		}
 	}
 }

@@ -19,12 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/hostile"
 	"github.com/imglock/imglock/internal/testregistry"
 	"github.com/imglock/imglock/lock"
 )
-
-const safetyTmpPrefix = ".images.lock.tmp-"
 
 // safetyCmd is the imglock binary (testscript.Main puts it on PATH) run in
 // dir with no Docker credentials from the machine.
@@ -57,7 +56,7 @@ func tempFiles(t *testing.T, dir string) map[string]int64 {
 	}
 	out := map[string]int64{}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), safetyTmpPrefix) {
+		if lock.IsTempName(e.Name(), "images.lock") {
 			fi, err := e.Info()
 			if err != nil {
 				continue // removed as we looked
@@ -145,7 +144,7 @@ func (tr crashTree) write(t *testing.T, dir string) {
 func hasNewTemp(dir string, stale map[string]int64) bool {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if _, ok := stale[e.Name()]; !ok && strings.HasPrefix(e.Name(), safetyTmpPrefix) {
+		if _, ok := stale[e.Name()]; !ok && lock.IsTempName(e.Name(), "images.lock") {
 			return true
 		}
 	}
@@ -528,8 +527,8 @@ func TestHostileRegistryKeepsLock(t *testing.T) {
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err = cmd.Run()
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != exitNetwork {
-				t.Fatalf("imglock lock: %v, want exit %d\n%s%s", err, exitNetwork, stdout.String(), stderr.String())
+			if !errors.As(err, &exit) || exit.ExitCode() != diag.ExitRegistry {
+				t.Fatalf("imglock lock: %v, want exit %d\n%s%s", err, diag.ExitRegistry, stdout.String(), stderr.String())
 			}
 			if want := "resolving " + host + "/acme/base:1: "; !strings.HasPrefix(stderr.String(), want) || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("stderr:\n%s\nwant %q ... %q", stderr.String(), want, tc.want)

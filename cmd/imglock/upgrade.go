@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -37,20 +38,17 @@ Example:
 			&cli.BoolFlag{Name: flagJSON, Usage: "print the result as JSON"},
 		),
 		Action: func(c *cli.Context) error {
-			w, err := openWorkspace(c)
+			p, err := openProject(c, nil) // the arguments name images, not Dockerfiles
 			if err != nil {
 				return err
 			}
-			w.opts.Files = nil // the arguments name images, not Dockerfiles
-			refs, err := w.scan()
+			var res project.UpgradeResult
+			err = withNetwork(c, p, func(ctx context.Context) (err error) {
+				res, err = p.Upgrade(ctx, c.Args().Slice(), c.Bool(flagDryRun))
+				return err
+			})
 			if err != nil {
 				return err
-			}
-			ctx, cancel := w.networkContext(c)
-			defer cancel()
-			res, err := project.Upgrade(ctx, refs, w.cfg.Platforms, c.Args().Slice(), w.lockPath, !c.Bool(flagDryRun), w.resolverFactory(c))
-			if err != nil {
-				return w.explainTimeout(c, err)
 			}
 			if c.Bool(flagJSON) {
 				return printJSON(c, upgradeResultJSON{
@@ -74,11 +72,11 @@ Example:
 					fmt.Fprintf(c.App.Writer, "%s %s: %s (unchanged)\n", ch.Repo, ch.Key, digest(ch.Old))
 				}
 			}
-			for _, p := range res.Pinned {
-				fmt.Fprintf(c.App.ErrWriter, "%s:%d: note: %s\n", p.File, p.Line, p.Msg)
+			for _, n := range res.Pinned {
+				fmt.Fprintln(c.App.ErrWriter, n)
 			}
 			if c.Bool(flagDryRun) && len(res.Changes) > 0 {
-				fmt.Fprintf(c.App.ErrWriter, "dry run: %s not written\n", w.lockPath)
+				fmt.Fprintf(c.App.ErrWriter, "dry run: %s not written\n", p.LockName)
 			}
 			return nil
 		},

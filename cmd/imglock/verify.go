@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/project"
 )
 
@@ -45,24 +47,27 @@ Example:
 			&cli.BoolFlag{Name: flagFailOnDrift, Usage: "with --remote, fail when a tag moved upstream"},
 		),
 		Action: func(c *cli.Context) error {
-			w, refs, err := scanWorkspace(c)
+			p, err := openProject(c, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			name := w.lockPath
-			problems := project.Verify(refs, w.cfg.Platforms, project.Lock{Name: name, File: w.lock, Data: w.lockData})
-			var warnings []project.Problem
+			problems := p.Verify()
+			var warnings diag.List
 			var statuses []project.RemoteStatus
 			if c.Bool(flagRemote) {
-				ctx, cancel := w.networkContext(c)
-				defer cancel()
-				statuses, err = project.CheckRemote(ctx, refs, w.lock, w.resolverFactory(c))
+				err := withNetwork(c, p, func(ctx context.Context) (err error) {
+					statuses, err = p.CheckRemote(ctx)
+					return err
+				})
 				if err != nil {
-					return w.explainTimeout(c, err)
+					return err
 				}
 				vanished, drift := project.RemoteFindings(statuses)
 				problems = append(problems, vanished...)
 				if c.Bool(flagFailOnDrift) {
+					for _, d := range drift {
+						d.Kind = diag.Mismatch
+					}
 					problems = append(problems, drift...)
 				} else {
 					warnings = drift
@@ -73,8 +78,8 @@ Example:
 					return err
 				}
 			} else {
-				for _, p := range warnings {
-					fmt.Fprintf(c.App.ErrWriter, "%s:%d: warning: %s\n", p.File, p.Line, p.Msg)
+				for _, w := range warnings {
+					fmt.Fprintln(c.App.ErrWriter, w)
 				}
 			}
 			// Annotations would break the JSON document on stdout.
@@ -84,12 +89,12 @@ Example:
 			}
 			if len(problems) > 0 {
 				if c.Bool(flagJSON) {
-					return silentError{exitDiffers}
+					return cli.Exit("", diag.ExitCode(problems))
 				}
-				return &project.VerifyError{Problems: problems}
+				return problems
 			}
 			if !c.Bool(flagJSON) {
-				fmt.Fprintf(c.App.Writer, "%s: %d %s verified\n", name, len(refs), plural(len(refs), "reference"))
+				fmt.Fprintf(c.App.Writer, "%s: %s verified\n", p.LockName, diag.Count(len(p.Refs), "reference"))
 			}
 			return nil
 		},
@@ -97,7 +102,7 @@ Example:
 }
 
 // annotate prints GitHub Actions workflow commands for problems.
-func annotate(w io.Writer, level string, problems []project.Problem) {
+func annotate(w io.Writer, level string, problems diag.List) {
 	for _, p := range problems {
 		fmt.Fprintf(w, "::%s file=%s,line=%d::%s\n", level, p.File, p.Line, escapeAnnotation(p.Msg))
 	}
@@ -116,7 +121,7 @@ type verifyResultJSON struct {
 	Remote   []remoteJSON  `json:"remote,omitempty"` // with --remote: one entry per locked tag
 }
 
-func verifyJSON(problems, warnings []project.Problem, statuses []project.RemoteStatus) verifyResultJSON {
+func verifyJSON(problems, warnings diag.List, statuses []project.RemoteStatus) verifyResultJSON {
 	return verifyResultJSON{
 		OK:       len(problems) == 0,
 		Problems: problemsJSON(problems),
@@ -125,7 +130,7 @@ func verifyJSON(problems, warnings []project.Problem, statuses []project.RemoteS
 	}
 }
 
-func problemsJSON(problems []project.Problem) []problemJSON {
+func problemsJSON(problems diag.List) []problemJSON {
 	out := []problemJSON{}
 	for _, p := range problems {
 		out = append(out, problemJSON{p.File, p.Line, p.Msg})
@@ -136,11 +141,4 @@ func problemsJSON(problems []project.Problem) []problemJSON {
 // escapeAnnotation escapes a workflow-command message as GitHub documents.
 func escapeAnnotation(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

@@ -97,9 +97,10 @@ func ParseArgs(args []string, env func(string) (string, bool)) (*Invocation, err
 	return inv, nil
 }
 
-// DockerfilePath finds the Dockerfile as docker does: -f as given, else
-// CONTEXT/Dockerfile, else CONTEXT/dockerfile.
-func (inv *Invocation) DockerfilePath() (string, error) {
+// DockerfilePath finds the Dockerfile as docker run in dir does: -f as
+// given, else CONTEXT/Dockerfile, else CONTEXT/dockerfile. The path is
+// relative to dir, as docker gets it.
+func (inv *Invocation) DockerfilePath(dir string) (string, error) {
 	switch {
 	case inv.File == "-":
 		return "", errors.New("the Dockerfile must be a file for imglock to read its references, not standard input")
@@ -110,7 +111,7 @@ func (inv *Invocation) DockerfilePath() (string, error) {
 	}
 	for _, name := range []string{"Dockerfile", "dockerfile"} {
 		p := filepath.Join(inv.Context, name)
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
 			return p, nil
 		}
 	}

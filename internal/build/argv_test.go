@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/lock"
 )
@@ -45,7 +46,7 @@ func TestArgvHostileReferencesRejected(t *testing.T) {
 		{"ARG BASE=alpine\nFROM ${BASE}\n", map[string]string{"BASE": "$(id)"}, `Dockerfile:2: FROM ${BASE}: invalid image reference "$(id)"`},
 	} {
 		refs, err := dockerfile.Parse("Dockerfile", []byte(tc.dockerfile), tc.buildArgs)
-		var perr *dockerfile.Error
+		var perr *diag.Diagnostic
 		if !errors.As(err, &perr) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q, %q) = %v, %v; want an error saying %q", tc.dockerfile, tc.buildArgs, refs, err, tc.want)
 		}
@@ -141,7 +142,7 @@ func planFor(t *testing.T, mode Mode) (Plan, []string, map[string]string) {
 			t.Errorf("build arg %s = %q, want %q", k, inv.BuildArgs[k], want)
 		}
 	}
-	path, err := inv.DockerfilePath()
+	path, err := inv.DockerfilePath("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestArgvRunPassesArgvVerbatim(t *testing.T) {
 			defer cancel()
 			userStdin := "the caller's own standard input\n"
 			var stdout, stderr bytes.Buffer
-			code, err := Run(ctx, plan, env, strings.NewReader(userStdin), &stdout, &stderr)
+			code, err := Run(ctx, plan, "", env, strings.NewReader(userStdin), &stdout, &stderr)
 			if err != nil || code != 7 {
 				t.Fatalf("Run = %d, %v; want the fake docker's exit code 7\n%s", code, err, stderr.String())
 			}

@@ -59,7 +59,7 @@ func TestParseArgsErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := inv.DockerfilePath(); err == nil {
+		if _, err := inv.DockerfilePath(""); err == nil {
 			t.Errorf("DockerfilePath for %q: no error", args)
 		}
 	}

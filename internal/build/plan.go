@@ -2,9 +2,10 @@ package build
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+	"maps"
+	"slices"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/lock"
 )
@@ -30,37 +31,24 @@ type Plan struct {
 	Pins  int // references pinned
 }
 
-// MissingError lists references the lock does not have: the build must not
-// start, since it would pull whatever the tags point at today.
-type MissingError struct {
-	Lock string
-	Refs []dockerfile.Reference
-}
-
-func (e *MissingError) Error() string {
-	var lines []string
-	for _, r := range e.Refs {
-		lines = append(lines, fmt.Sprintf("%s:%d: %s is not in %s; run 'imglock lock' first", r.File, r.Line, r.Expanded, e.Lock))
-	}
-	return strings.Join(lines, "\n")
-}
-
 // NewPlan builds the command that runs inv with every reference of its
 // Dockerfile pinned from the lock f (named lockName in messages). file and
-// data are the Dockerfile, refs its references.
+// data are the Dockerfile, refs its references. A reference the lock does
+// not have stops the build before it starts (a diag.Mismatch for each),
+// since it would pull whatever the tag points at today.
 func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, f *lock.File, lockName string, mode Mode) (Plan, error) {
-	var missing []dockerfile.Reference
+	var missing diag.List
 	digest := func(r dockerfile.Reference) string {
 		d, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
 		return d
 	}
 	for _, r := range refs {
 		if r.Image.Digest == "" && digest(r) == "" {
-			missing = append(missing, r)
+			missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Expanded, lockName)
 		}
 	}
 	if len(missing) > 0 {
-		return Plan{}, &MissingError{Lock: lockName, Refs: missing}
+		return Plan{}, missing
 	}
 
 	plan := Plan{Mode: mode}
@@ -85,10 +73,10 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned})
 		}
 	}
-	for _, k := range sortedKeys(buildArgs) {
+	for _, k := range slices.Sorted(maps.Keys(buildArgs)) {
 		extra = append(extra, "--build-arg", k+"="+buildArgs[k])
 	}
-	for _, k := range sortedKeys(contexts) {
+	for _, k := range slices.Sorted(maps.Keys(contexts)) {
 		extra = append(extra, "--build-context", k+"="+contexts[k])
 	}
 
@@ -121,13 +109,4 @@ func singleArg(r dockerfile.Reference) string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -70,11 +70,12 @@ func buildkitVersion(inspect []byte) ([2]int, bool) {
 
 func less(a, b [2]int) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }
 
-// Run runs the plan's command and returns its exit code. Arguments go to
-// docker as argv, never through a shell. stdin is used when the plan has
-// no Dockerfile of its own to send.
-func Run(ctx context.Context, p Plan, env []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// Run runs the plan's command in dir and returns its exit code. Arguments
+// go to docker as argv, never through a shell. stdin is used when the plan
+// has no Dockerfile of its own to send.
+func Run(ctx context.Context, p Plan, dir string, env []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cmd := exec.CommandContext(ctx, p.Argv[0], p.Argv[1:]...)
+	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin = stdin
 	if p.Stdin != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/diag"
 )
 
 func TestParseFull(t *testing.T) {
@@ -484,5 +484,5 @@ func FuzzParse(f *testing.F) {
 }
 
 // printable reports whether an error message is short printable text: what
-// a malformed input may put in a log, escaped by imageref.Printable.
-func printable(s string) bool { return len(s) <= 2048 && imageref.IsPrintable(s) }
+// a malformed input may put in a log, escaped by diag.Printable.
+func printable(s string) bool { return len(s) <= 2048 && diag.Printable(s, 2048) == s }

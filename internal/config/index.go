@@ -12,7 +12,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 
-	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // The decoder does not keep positions, so the document is also walked with
@@ -534,7 +534,7 @@ func (l *errorList) add(p pos, format string, args ...any) {
 			args[i] = s[:n] + "..."
 		}
 	}
-	msg := imageref.Printable(fmt.Sprintf(format, args...), 4*maxEcho)
+	msg := diag.Printable(fmt.Sprintf(format, args...), 4*maxEcho)
 	l.list = append(l.list, &Error{File: l.file, Line: p.line, Col: p.col, Msg: msg})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -90,15 +91,21 @@ func TestPrintable(t *testing.T) {
 		max  int
 		want string
 	}{
-		{"alpine:3", 100, "alpine:3"},
-		{"a\x1b[31mb", 100, `a\x1b[31mb`},
-		{"a\xffb", 100, `a\xffb`},
-		{"héllo wörld", 3, "hé..."},
+		{"python:3.12", 100, "python:3.12"},
+		{"caf\u00e9 \u2603", 100, "caf\u00e9 \u2603"},
+		{"a\x00b\x1b[31m\r\n\t\x7f", 100, `a\x00b\x1b[31m\r\n\t\x7f`},
+		{"\xff\xfe", 100, `\xff\xfe`},
+		{"\u202eevil\u200b", 100, `\u202eevil\u200b`},
+		{strings.Repeat("a", 10), 4, "aaaa..."},
+		{strings.Repeat("\u00e9", 10), 5, "\u00e9\u00e9..."},
 	} {
 		if got := Printable(tc.in, tc.max); got != tc.want {
 			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
+}
+
+func TestCount(t *testing.T) {
 	if got := Count(1, "reference") + ", " + Count(2, "reference"); got != "1 reference, 2 references" {
 		t.Errorf("Count: %q", got)
 	}

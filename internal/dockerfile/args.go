@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // automaticArgs are the ARGs BuildKit defines itself (dockerfile2llb's
@@ -223,7 +225,7 @@ func isNameRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'
 }
 
-func (p *parse) unresolvedError(line int, what, written string, m missing) *Error {
+func (p *parse) unresolvedError(line int, what, written string, m missing) *diag.Diagnostic {
 	via := ""
 	if m.via != "" {
 		via = " (used by ARG " + m.via + ")"

@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
 )
 
@@ -52,20 +52,6 @@ type Reference struct {
 	Image    imageref.Ref // normalised
 }
 
-// Error is a problem at a position in a Dockerfile.
-type Error struct {
-	File string
-	Line int // 1-based; 0 when the problem has no line
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line <= 0 {
-		return e.File + ": " + e.Msg
-	}
-	return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Msg
-}
-
 // scratch is BuildKit's empty base; it matches only in lower case
 // (dockerfile2llb compares BaseName == "scratch").
 const scratch = "scratch"
@@ -73,7 +59,7 @@ const scratch = "scratch"
 // Parse returns, in file order, the images that building data would pull by
 // name. buildArgs are --build-arg values; like BuildKit, they only apply to
 // ARGs the Dockerfile declares (and to the automatic platform ARGs).
-// Errors are *Error.
+// Errors are *diag.Diagnostic, of kind diag.Input.
 func Parse(file string, data []byte, buildArgs map[string]string) ([]Reference, error) {
 	p := &parse{file: file}
 	var refs []Reference
@@ -147,31 +133,31 @@ type parse struct {
 	buildArgs map[string]string
 }
 
-func (p *parse) errorf(line int, format string, a ...any) *Error {
+func (p *parse) errorf(line int, format string, a ...any) *diag.Diagnostic {
 	// The arguments repeat the file's text, which may hold control
 	// characters and be a line long: escape them and cut them short.
 	args := make([]any, len(a))
 	for i, v := range a {
 		switch v := v.(type) {
 		case string:
-			args[i] = imageref.Printable(v, maxArg)
+			args[i] = diag.Printable(v, maxArg)
 		case error:
-			args[i] = imageref.Printable(v.Error(), 4*maxArg)
+			args[i] = diag.Printable(v.Error(), 4*maxArg)
 		default:
 			args[i] = v
 		}
 	}
-	return &Error{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	return diag.New(diag.Input, p.file, line, format, args...)
 }
 
-// maxArg keeps any realistic image reference whole, sha512 digest
-// included: only garbage is cut. Errors (from imageref, or the shell
-// lexer repeating a word) get more room for their explanation.
-const maxArg = 256
+// maxArg keeps any realistic image reference whole: only garbage is cut.
+// Errors (from imageref, or the shell lexer repeating a word) get more
+// room for their explanation.
+const maxArg = diag.MaxEcho
 
 // buildkitError positions an error from BuildKit's parser or instructions
 // package, keeping BuildKit's message.
-func (p *parse) buildkitError(err error) *Error {
+func (p *parse) buildkitError(err error) *diag.Diagnostic {
 	var le *parser.LocationError
 	if !errors.As(err, &le) {
 		return p.errorf(0, "%v", err)
@@ -190,7 +176,7 @@ func (p *parse) buildkitError(err error) *Error {
 // parseError positions an error from parser.Parse. BuildKit gives bad
 // directives a 0-based line, and a line too long for its scanner the line
 // before it (or "file with no instructions" when nothing came before).
-func (p *parse) parseError(data []byte, err error) *Error {
+func (p *parse) parseError(data []byte, err error) *diag.Diagnostic {
 	e := p.buildkitError(err)
 	if n := directiveErrorLine(data); n > 0 {
 		e.Line = n

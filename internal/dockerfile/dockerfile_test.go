@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/imglock/imglock/internal/imageref"
+	"github.com/imglock/imglock/internal/diag"
 )
 
 const (
@@ -589,9 +589,9 @@ func TestParse(t *testing.T) {
 				if err == nil {
 					t.Fatalf("got no error, want %q; refs %q", tt.wantErr, compactAll(refs))
 				}
-				var e *Error
+				var e *diag.Diagnostic
 				if !errors.As(err, &e) {
-					t.Fatalf("error %v is %T, want *Error", err, err)
+					t.Fatalf("error %v is %T, want a *diag.Diagnostic", err, err)
 				}
 				if err.Error() != tt.wantErr {
 					t.Fatalf("error\n got %q\nwant %q", err, tt.wantErr)
@@ -639,15 +639,6 @@ func TestReferenceFields(t *testing.T) {
 		r.Platform != "linux/arm64" || r.Stage != "app" ||
 		r.Image.Repo != "docker.io/library/python" || r.Image.Tag != "3.12" || r.Image.Digest != "" {
 		t.Errorf("got %+v", r)
-	}
-}
-
-func TestErrorString(t *testing.T) {
-	if got := (&Error{File: "a/Dockerfile", Line: 3, Msg: "bad"}).Error(); got != "a/Dockerfile:3: bad" {
-		t.Errorf("got %q", got)
-	}
-	if got := (&Error{File: "a/Dockerfile", Msg: "bad"}).Error(); got != "a/Dockerfile: bad" {
-		t.Errorf("got %q", got)
 	}
 }
 
@@ -714,9 +705,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d bytes written to stderr", n)
 		}
 		if err != nil {
-			var e *Error
+			var e *diag.Diagnostic
 			if !errors.As(err, &e) {
-				t.Fatalf("error %v is %T, want *Error", err, err)
+				t.Fatalf("error %v is %T, want a *diag.Diagnostic", err, err)
 			}
 			if e.File != "Dockerfile" || e.Line < 1 {
 				t.Fatalf("bad error position: %+v", e)
@@ -747,8 +738,8 @@ func FuzzParse(f *testing.F) {
 }
 
 // printable reports whether an error message is short printable text: what
-// a malformed input may put in a log, escaped by imageref.Printable.
-func printable(s string) bool { return len(s) <= 2048 && imageref.IsPrintable(s) }
+// a malformed input may put in a log, escaped by diag.Printable.
+func printable(s string) bool { return len(s) <= 2048 && diag.Printable(s, 2048) == s }
 
 func BenchmarkParse(b *testing.B) {
 	data := []byte(realistic)

@@ -2,8 +2,9 @@ package dockerfile
 
 import (
 	"bytes"
-	"fmt"
 	"sort"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // Replacement replaces the text of one reference.
@@ -48,7 +49,7 @@ func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 			}
 		}
 		if !found {
-			return nil, &Error{File: file, Line: r.Line, Msg: fmt.Sprintf("cannot find %q where %s is written on the instruction's lines to rewrite it", r.Written, r.Kind.where())}
+			return nil, diag.New(diag.Input, file, r.Line, "cannot find %q where %s is written on the instruction's lines to rewrite it", r.Written, r.Kind.where())
 		}
 	}
 	// Apply from the end so that earlier offsets stay valid.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/distribution/reference"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 var (
@@ -149,5 +151,5 @@ func FuzzParse(f *testing.F) {
 }
 
 // printableMessage reports whether an error message is short printable text: what
-// a malformed input may put in a log, escaped by imageref.Printable.
-func printableMessage(s string) bool { return len(s) <= 2048 && IsPrintable(s) }
+// a malformed input may put in a log, escaped by diag.Printable.
+func printableMessage(s string) bool { return len(s) <= 2048 && diag.Printable(s, 2048) == s }

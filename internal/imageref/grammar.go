@@ -24,9 +24,9 @@ var (
 func CheckTag(tag string) error {
 	switch {
 	case tag == "":
-		return errors.New("empty tag")
+		return errors.New("invalid tag: empty")
 	case len(tag) > 128:
-		return fmt.Errorf("tag %s has %d characters, at most 128 allowed", diag.Quote(tag), len(tag))
+		return fmt.Errorf("invalid tag %s: %d characters, at most 128 allowed", diag.Quote(tag), len(tag))
 	case !tagRE.MatchString(tag):
 		return fmt.Errorf("invalid tag %s: must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", diag.Quote(tag))
 	}
@@ -72,7 +72,7 @@ func CheckHostPath(s string) error {
 func CheckPlatform(p string) error {
 	parts := strings.Split(p, "/")
 	if len(parts) != 2 && len(parts) != 3 {
-		return fmt.Errorf("invalid platform %s: want OS/ARCH or OS/ARCH/VARIANT, such as linux/amd64 or linux/arm/v7", diag.Quote(p))
+		return fmt.Errorf("invalid platform %s: want OS/ARCH or OS/ARCH/VARIANT", diag.Quote(p))
 	}
 	for _, part := range parts {
 		if part == "" {

@@ -4,17 +4,16 @@
 package imageref
 
 import (
-	// The digest library accepts only algorithms linked into the binary.
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	// The digest library accepts only algorithms linked into the binary.
 	"github.com/distribution/reference"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // DefaultTag is the tag Docker assumes when a reference names none.
@@ -35,7 +34,7 @@ func Parse(s string) (Ref, error) {
 	}
 	named, err := ParseNamed(s)
 	if err != nil {
-		return Ref{}, fmt.Errorf("invalid image reference %s: %w", quote(s), err)
+		return Ref{}, fmt.Errorf("invalid image reference %s: %w", diag.Quote(s), err)
 	}
 	r := Ref{Repo: named.Name()}
 	if t, ok := named.(reference.Tagged); ok {
@@ -44,7 +43,7 @@ func Parse(s string) (Ref, error) {
 	if d, ok := named.(reference.Digested); ok {
 		r.Digest = d.Digest().String()
 		if err := CheckDigest(r.Digest); err != nil {
-			return Ref{}, fmt.Errorf("invalid image reference %s: %w", quote(s), err)
+			return Ref{}, fmt.Errorf("invalid image reference %s: %w", diag.Quote(s), err)
 		}
 	}
 	if r.Tag == "" && r.Digest == "" {
@@ -61,11 +60,11 @@ func Parse(s string) (Ref, error) {
 func ParseNamed(s string) (reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
-		return nil, errors.New(Printable(err.Error(), maxEcho))
+		return nil, errors.New(diag.Printable(err.Error(), diag.MaxEcho))
 	}
 	if reference.Domain(named) == "" {
 		first, _, _ := strings.Cut(named.Name(), "/")
-		return nil, fmt.Errorf("%s is not a valid registry host", quote(first))
+		return nil, fmt.Errorf("%s is not a valid registry host", diag.Quote(first))
 	}
 	return named, nil
 }
@@ -122,7 +121,7 @@ func CheckDigest(d string) error {
 	case "sha512":
 		want = 128
 	default:
-		return fmt.Errorf("unknown algorithm %q; want sha256 or sha512", truncate(alg))
+		return fmt.Errorf("unknown algorithm %s; want sha256 or sha512", diag.Quote(alg))
 	}
 	if len(hex) != want {
 		return fmt.Errorf("%s digest has %d hex characters, want %d", alg, len(hex), want)
@@ -134,76 +133,4 @@ func CheckDigest(d string) error {
 		}
 	}
 	return nil
-}
-
-// truncate keeps messages about garbage input short.
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
-
-// maxEcho bounds what an error message repeats of its input: more than
-// any realistic reference, far less than a malformed 64 KiB line.
-const maxEcho = 256
-
-// quote quotes s for an error message, cut after maxEcho bytes.
-func quote(s string) string {
-	if len(s) <= maxEcho {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(cut(s, maxEcho)) + "..."
-}
-
-// Printable returns s for an error message: control characters, other
-// non-printable runes and invalid UTF-8 escaped as in a Go string literal,
-// and the result cut after max bytes with "..." added, so that text from a
-// malformed file can neither drive a terminal nor flood a log.
-func Printable(s string, max int) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case printableRune(r):
-			b.WriteString(s[i : i+size])
-		default:
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += size
-		if b.Len() > max {
-			return cut(b.String(), max) + "..."
-		}
-	}
-	return b.String()
-}
-
-// IsPrintable reports whether Printable leaves s as it is, length aside:
-// valid UTF-8 of printable runes and spaces only.
-func IsPrintable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !printableRune(r) {
-			return false
-		}
-	}
-	return true
-}
-
-func printableRune(r rune) bool { return r == ' ' || unicode.IsPrint(r) }
-
-// cut returns at most max bytes of s, ending on a rune boundary.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
 }

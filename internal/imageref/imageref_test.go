@@ -101,23 +101,3 @@ func TestFamiliar(t *testing.T) {
 		}
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"python:3.12", 100, "python:3.12"},
-		{"caf\u00e9 \u2603", 100, "caf\u00e9 \u2603"},
-		{"a\x00b\x1b[31m\r\n\t\x7f", 100, `a\x00b\x1b[31m\r\n\t\x7f`},
-		{"\xff\xfe", 100, `\xff\xfe`},
-		{"\u202eevil\u200b", 100, `\u202eevil\u200b`},
-		{strings.Repeat("a", 10), 4, "aaaa..."},
-		{strings.Repeat("\u00e9", 10), 5, "\u00e9\u00e9..."},
-	} {
-		if got := Printable(tc.in, tc.max); got != tc.want {
-			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
-		}
-	}
-}

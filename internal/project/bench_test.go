@@ -43,19 +43,17 @@ func writeTree(tb testing.TB, dir string, n, unique int, registry string) *lock.
 func BenchmarkVerify1000(b *testing.B) {
 	dir := b.TempDir()
 	f := writeTree(b, dir, 1000, 50, "registry.example.com")
-	data := f.Format()
+	if err := os.WriteFile(filepath.Join(dir, "images.lock"), f.Format(), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		refs, err := Scan(Options{Root: dir})
+		p, err := Open(Options{Root: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
-		parsed, err := lock.Parse("images.lock", data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if p := Verify(refs, nil, Lock{Name: "images.lock", File: parsed, Data: data}); len(p) != 0 {
-			b.Fatalf("%d problems, first %v", len(p), p[0])
+		if problems := p.Verify(); len(problems) != 0 {
+			b.Fatalf("%d problems, first %v", len(problems), problems[0])
 		}
 	}
 }

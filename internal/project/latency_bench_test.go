@@ -59,7 +59,7 @@ func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference
 		if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
 			b.Fatal(err)
 		}
-		res, err := Tidy(context.Background(), refs, nil, lockPath, realResolver)
+		res, err := testProject(b, refs, nil, lockPath).Tidy(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -91,13 +91,13 @@ func BenchmarkLockLatency(b *testing.B) {
 		b.Run("warm/"+name, func(b *testing.B) {
 			proxy, refs, _ := latencySetup(b, tc.tags, tc.repos, requestLatency)
 			lockPath := filepath.Join(b.TempDir(), "images.lock")
-			if _, err := Tidy(context.Background(), refs, nil, lockPath, realResolver); err != nil {
+			if _, err := testProject(b, refs, nil, lockPath).Tidy(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			proxy.ResetCounts()
 			runs := 0
 			for b.Loop() {
-				res, err := Tidy(context.Background(), refs, nil, lockPath, realResolver)
+				res, err := testProject(b, refs, nil, lockPath).Tidy(context.Background())
 				if err != nil || len(res.Changes) != 0 {
 					b.Fatalf("warm lock: %v, %d changes", err, len(res.Changes))
 				}

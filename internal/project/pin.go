@@ -1,12 +1,12 @@
 package project
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/google/renameio/v2"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/lock"
 )
@@ -15,7 +15,7 @@ import (
 type PinResult struct {
 	File    string
 	Changed int       // references rewritten
-	Skipped []Problem // references left as they were, and why
+	Skipped diag.List // notes: references left as they were, and why
 }
 
 // Pin writes TAG@DIGEST from the lock into each Dockerfile's references,
@@ -23,44 +23,42 @@ type PinResult struct {
 // that is not locked is an error (run lock first); one whose digest in the
 // file disagrees with the lock, or that comes from an ARG, is left alone
 // and reported.
-func Pin(refs []dockerfile.Reference, f *lock.File, lockName string) ([]PinResult, error) {
-	var missing []Problem
-	for _, r := range refs {
+func (p *Project) Pin() ([]PinResult, error) {
+	var missing diag.List
+	for _, r := range p.Refs {
 		if pinnable(r) {
-			if _, ok := f.Lookup(r.Image.Repo, r.Image.Tag); !ok {
-				missing = append(missing, Problem{r.File, r.Line, fmt.Sprintf(
-					"%s is not in %s; run 'imglock lock' first", r.Written, lockName)})
+			if _, ok := p.lock.Lookup(r.Image.Repo, r.Image.Tag); !ok {
+				missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Written, p.LockName)
 			}
 		}
 	}
 	if len(missing) > 0 {
-		return nil, &VerifyError{Problems: missing}
+		return nil, missing
 	}
-	return rewriteFiles(refs, func(r dockerfile.Reference) (string, *Problem) {
+	return rewriteFiles(p.Refs, func(_ int, r dockerfile.Reference) (string, *diag.Diagnostic) {
 		if !pinnable(r) {
 			return "", skipReason(r)
 		}
-		locked, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
+		locked, _ := p.lock.Lookup(r.Image.Repo, r.Image.Tag)
 		switch r.Image.Digest {
 		case locked:
 			return "", nil // already pinned to the lock's digest
 		case "":
 			return withTag(r) + "@" + locked, nil
 		}
-		return "", &Problem{r.File, r.Line, fmt.Sprintf(
-			"%s is pinned to %s in the file but to %s in %s; left as it is", tagText(r), r.Image.Digest, locked, lockName)}
+		return "", p.disagrees(r, locked)
 	})
 }
 
 // Unpin strips digests from the Dockerfiles' references, first recording in
-// the lock at lockPath the digest of each tag it does not have yet, so that
-// moving from in-file pins to images.lock keeps the same bytes. A digest
-// that disagrees with the lock is left in its file and reported.
-func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
-	// By reference, not by line: the mounts of one RUN share a line.
-	conflicts := map[refKey]*Problem{}
-	_, err := lock.Update(lockPath, func(f *lock.File) error {
-		for _, r := range refs {
+// the lock the digest of each tag it does not have yet, so that moving from
+// in-file pins to images.lock keeps the same bytes. A digest that disagrees
+// with the lock is left in its file and reported.
+func (p *Project) Unpin() ([]PinResult, error) {
+	// Decided per reference, not per line: the mounts of one RUN share one.
+	conflicts := map[int]*diag.Diagnostic{}
+	_, err := p.store.Update(func(f *lock.File) error {
+		for i, r := range p.Refs {
 			if !unpinnable(r) {
 				continue
 			}
@@ -71,8 +69,7 @@ func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
 					return err
 				}
 			case locked != r.Image.Digest:
-				conflicts[keyOfRef(r)] = &Problem{r.File, r.Line, fmt.Sprintf(
-					"%s is pinned to %s in the file but to %s in %s; left as it is", tagText(r), r.Image.Digest, locked, lockPath)}
+				conflicts[i] = p.disagrees(r, locked)
 			}
 		}
 		return nil
@@ -80,27 +77,22 @@ func Unpin(refs []dockerfile.Reference, lockPath string) ([]PinResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rewriteFiles(refs, func(r dockerfile.Reference) (string, *Problem) {
+	return rewriteFiles(p.Refs, func(i int, r dockerfile.Reference) (string, *diag.Diagnostic) {
 		if !unpinnable(r) {
 			return "", nil
 		}
-		if p := conflicts[keyOfRef(r)]; p != nil {
-			return "", p
+		if d := conflicts[i]; d != nil {
+			return "", d
 		}
 		return tagText(r), nil
 	})
 }
 
-// refKey tells the references of a file apart: two references with the
-// same key are the same text at the same place, and get the same answer.
-type refKey struct {
-	file    string
-	line    int
-	kind    dockerfile.Kind
-	written string
+// disagrees is the note for a reference whose in-file digest is not the
+// lock's.
+func (p *Project) disagrees(r dockerfile.Reference, locked string) *diag.Diagnostic {
+	return diag.New(diag.Note, r.File, r.Line, "%s is pinned to %s in the file but to %s in %s; left as it is", tagText(r), r.Image.Digest, locked, p.LockName)
 }
-
-func keyOfRef(r dockerfile.Reference) refKey { return refKey{r.File, r.Line, r.Kind, r.Written} }
 
 // unpinnable: a literal reference written with both a tag and a digest.
 func unpinnable(r dockerfile.Reference) bool {
@@ -114,14 +106,14 @@ func pinnable(r dockerfile.Reference) bool {
 	return r.Image.Tag != "" && r.Written == r.Expanded && r.Kind != dockerfile.KindSyntax
 }
 
-func skipReason(r dockerfile.Reference) *Problem {
+func skipReason(r dockerfile.Reference) *diag.Diagnostic {
 	switch {
 	case r.Image.Tag == "":
 		return nil // digest only: already pinned
 	case r.Kind == dockerfile.KindSyntax:
 		return nil // pinned at build time through BUILDKIT_SYNTAX
 	}
-	return &Problem{r.File, r.Line, fmt.Sprintf("%s comes from ARG %s; pin it at build time with 'imglock build'", r.Written, strings.Join(r.Args, ", "))}
+	return diag.New(diag.Note, r.File, r.Line, "%s comes from ARG %s; pin it at build time with 'imglock build'", r.Written, strings.Join(r.Args, ", "))
 }
 
 // withTag is a reference as written, with the tag it implies made
@@ -141,25 +133,26 @@ func tagText(r dockerfile.Reference) string {
 }
 
 // rewriteFiles rewrites each Dockerfile with the replacement that with
-// gives for its references ("" leaves one as it is) and writes the files
-// that change, atomically with their permissions.
-func rewriteFiles(refs []dockerfile.Reference, with func(dockerfile.Reference) (string, *Problem)) ([]PinResult, error) {
+// gives for its references (by index in refs; "" leaves one as it is) and
+// writes the files that change, atomically with their permissions.
+func rewriteFiles(refs []dockerfile.Reference, with func(int, dockerfile.Reference) (string, *diag.Diagnostic)) ([]PinResult, error) {
 	var order []string
-	byFile := map[string][]dockerfile.Reference{}
-	for _, r := range refs {
+	byFile := map[string][]int{}
+	for i, r := range refs {
 		if _, ok := byFile[r.File]; !ok {
 			order = append(order, r.File)
 		}
-		byFile[r.File] = append(byFile[r.File], r)
+		byFile[r.File] = append(byFile[r.File], i)
 	}
 	var results []PinResult
 	for _, file := range order {
 		res := PinResult{File: file}
 		var reps []dockerfile.Replacement
-		for _, r := range byFile[file] {
-			text, skip := with(r)
+		for _, i := range byFile[file] {
+			r := refs[i]
+			text, skip := with(i, r)
 			if skip != nil {
-				res.Skipped = append(res.Skipped, *skip)
+				res.Skipped = append(res.Skipped, skip)
 			}
 			if text != "" && text != r.Written {
 				reps = append(reps, dockerfile.Replacement{Ref: r, With: text})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/imglock/imglock/internal/config"
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
@@ -32,28 +34,29 @@ func ref(t testing.TB, file string, line int, written string) dockerfile.Referen
 	return dockerfile.Reference{File: file, Line: line, Kind: dockerfile.KindFrom, Written: written, Expanded: written, Image: img}
 }
 
-func parseLock(t *testing.T, text string) Lock {
+// lockedProject is a project of refs whose lock, named images.lock in
+// messages, holds text.
+func lockedProject(t *testing.T, refs []dockerfile.Reference, platforms []string, text string) *Project {
 	t.Helper()
 	f, err := lock.Parse("images.lock", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Lock{Name: "images.lock", File: f, Data: []byte(text)}
+	return &Project{Config: &config.Config{Platforms: platforms}, LockName: "images.lock", Refs: refs, lock: f, lockData: []byte(text)}
 }
 
-func problemStrings(ps []Problem) string {
-	var s []string
-	for _, p := range ps {
-		s = append(s, p.String())
+// testProject is a project of refs with the lock at path, read now, and a
+// resolver with no credentials.
+func testProject(t testing.TB, refs []dockerfile.Reference, platforms []string, path string) *Project {
+	t.Helper()
+	p := &Project{Config: &config.Config{Platforms: platforms}, LockName: path, Refs: refs, store: lockOnDisk(path), newResolver: realResolver}
+	if err := p.readLock(); err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(s, "\n")
+	return p
 }
 
 func TestVerify(t *testing.T) {
-	lk := parseLock(t, ""+
-		"docker.io/library/alpine 3 "+digestA+"\n"+
-		"docker.io/library/golang 1 "+digestB+"\n"+
-		"docker.io/library/unused 9 "+digestC+"\n")
 	refs := []dockerfile.Reference{
 		ref(t, "Dockerfile", 1, "alpine:3"),
 		ref(t, "Dockerfile", 2, "golang:1@"+digestA), // disagrees with the lock
@@ -61,7 +64,11 @@ func TestVerify(t *testing.T) {
 		ref(t, "b/Dockerfile", 6, "docker.io/library/alpine:3@"+digestA),
 		ref(t, "b/Dockerfile", 7, "busybox@"+digestC), // digest only: nothing to lock
 	}
-	got := problemStrings(Verify(refs, nil, lk))
+	p := lockedProject(t, refs, nil, ""+
+		"docker.io/library/alpine 3 "+digestA+"\n"+
+		"docker.io/library/golang 1 "+digestB+"\n"+
+		"docker.io/library/unused 9 "+digestC+"\n")
+	got := p.Verify().Error()
 	want := "Dockerfile:2: golang:1 is pinned to " + digestA + " in the file but to " + digestB + " in images.lock; correct the file, or run 'imglock lock' to take the file's digest\n" +
 		"b/Dockerfile:5: redis:7 is not in images.lock; run 'imglock lock' to add it\n" +
 		"images.lock:3: docker.io/library/unused:9 is not used by any Dockerfile; run 'imglock lock' to drop it"
@@ -71,14 +78,15 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyNonCanonicalLock(t *testing.T) {
-	lk := parseLock(t, "docker.io/library/golang 1 "+digestB+"\nalpine 3 "+digestA+"\n")
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, "golang:1")}
-	got := problemStrings(Verify(refs, nil, lk))
+	p := lockedProject(t, refs, nil, "docker.io/library/golang 1 "+digestB+"\nalpine 3 "+digestA+"\n")
+	got := p.Verify().Error()
 	if !strings.HasPrefix(got, "images.lock:1: images.lock is not in canonical form") || strings.Count(got, "\n") != 0 {
 		t.Errorf("problems:\n%s\nwant one, at line 1, about canonical form", got)
 	}
-	if p := Verify(refs, nil, Lock{Name: "images.lock", File: lk.File, Data: lk.File.Format()}); len(p) != 0 {
-		t.Errorf("canonical lock: %v", p)
+	p.lockData = p.lock.Format()
+	if problems := p.Verify(); len(problems) != 0 {
+		t.Errorf("canonical lock: %v", problems)
 	}
 }
 
@@ -105,7 +113,7 @@ func TestTidy(t *testing.T) {
 		ref(t, "Dockerfile", 3, reg.Addr+"/golang:1@"+digestC), // seeds without a request
 	}
 	reg.ResetCounts()
-	res, err := Tidy(context.Background(), refs, nil, path, realResolver)
+	res, err := testProject(t, refs, nil, path).Tidy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +130,12 @@ func TestTidy(t *testing.T) {
 	}
 
 	// Up to date: the resolver is not even created.
-	_, err = Tidy(context.Background(), refs, nil, path, func() (resolve.Resolver, error) {
+	p := testProject(t, refs, nil, path)
+	p.newResolver = func() (resolve.Resolver, error) {
 		t.Error("resolver created for an up-to-date lock")
 		return nil, errors.New("no network")
-	})
+	}
+	_, err = p.Tidy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +150,7 @@ func TestTidyFailureLeavesLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3"), ref(t, "Dockerfile", 2, reg.Addr+"/redis:7")}
-	_, err := Tidy(context.Background(), refs, nil, path, realResolver)
+	_, err := testProject(t, refs, nil, path).Tidy(context.Background())
 	var rerr *resolve.Error
 	if !errors.As(err, &rerr) {
 		t.Fatalf("error %v, want a *resolve.Error", err)
@@ -155,9 +165,9 @@ func TestTidyConflictingPins(t *testing.T) {
 		ref(t, "a/Dockerfile", 1, "alpine:3@"+digestA),
 		ref(t, "b/Dockerfile", 4, "alpine:3@"+digestB),
 	}
-	_, err := Tidy(context.Background(), refs, nil, path, nil)
-	var verr *VerifyError
-	if !errors.As(err, &verr) || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3 is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
+	_, err := testProject(t, refs, nil, path).Tidy(context.Background())
+	var d *diag.Diagnostic
+	if !errors.As(err, &d) || d.Kind != diag.Mismatch || !strings.HasPrefix(err.Error(), "b/Dockerfile:4: alpine:3 is pinned to "+digestB+" here but to "+digestA+" at a/Dockerfile:1") {
 		t.Fatalf("error %v", err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -175,7 +185,7 @@ func TestTidyPlatforms(t *testing.T) {
 	repo := reg.Addr + "/multi"
 	path := filepath.Join(t.TempDir(), "images.lock")
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, repo+":1")}
-	if _, err := Tidy(context.Background(), refs, []string{"linux/amd64"}, path, realResolver); err != nil {
+	if _, err := testProject(t, refs, []string{"linux/amd64"}, path).Tidy(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := repo + " 1 " + idx + "\n" + repo + " 1/linux/amd64 " + plats["linux/amd64"] + "\n"
@@ -191,7 +201,7 @@ func TestTidyPlatforms(t *testing.T) {
 	armRef := ref(t, "Dockerfile", 2, repo+":1")
 	armRef.Platform = "linux/arm/v7"
 	refs = append(refs, armRef)
-	res, err := Tidy(context.Background(), refs, []string{"linux/amd64"}, path, realResolver)
+	res, err := testProject(t, refs, []string{"linux/amd64"}, path).Tidy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,15 +212,14 @@ func TestTidyPlatforms(t *testing.T) {
 	if len(res.Changes) != 1 || res.Changes[0].Key != "1/linux/arm/v7" || res.Changes[0].Old != "" {
 		t.Errorf("changes %+v, want the arm/v7 line added", res.Changes)
 	}
-	lk := parseLock(t, want)
-	if p := Verify(refs, []string{"linux/amd64"}, lk); len(p) != 0 {
-		t.Errorf("verify: %v", p)
+	if problems := lockedProject(t, refs, []string{"linux/amd64"}, want).Verify(); len(problems) != 0 {
+		t.Errorf("verify: %v", problems)
 	}
 
 	// A platform no longer wanted is dropped, without a request.
-	res, err = Tidy(context.Background(), refs[:1], []string{"linux/amd64"}, path, func() (resolve.Resolver, error) {
-		return nil, errors.New("no request expected")
-	})
+	p := testProject(t, refs[:1], []string{"linux/amd64"}, path)
+	p.newResolver = func() (resolve.Resolver, error) { return nil, errors.New("no request expected") }
+	res, err = p.Tidy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +229,9 @@ func TestTidyPlatforms(t *testing.T) {
 }
 
 func TestVerifyPlatformLines(t *testing.T) {
-	lk := parseLock(t, "docker.io/library/alpine 3 "+digestA+"\n"+
-		"docker.io/library/alpine 3/linux/s390x "+digestB+"\n")
 	refs := []dockerfile.Reference{ref(t, "Dockerfile", 1, "alpine:3")}
-	got := problemStrings(Verify(refs, []string{"linux/amd64"}, lk))
+	got := lockedProject(t, refs, []string{"linux/amd64"}, "docker.io/library/alpine 3 "+digestA+"\n"+
+		"docker.io/library/alpine 3/linux/s390x "+digestB+"\n").Verify().Error()
 	want := "Dockerfile:1: alpine:3 has no linux/amd64 line in images.lock; run 'imglock lock' to add it\n" +
 		"images.lock:2: docker.io/library/alpine 3/linux/s390x is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it"
 	if got != want {

@@ -7,10 +7,10 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/lock"
 )
 
 // RemoteStatus is what the registry says now about one locked tag.
@@ -26,11 +26,13 @@ type RemoteStatus struct {
 // Moved reports whether the tag points elsewhere than the lock says.
 func (s RemoteStatus) Moved() bool { return s.Current != "" && s.Current != s.Locked }
 
-// CheckRemote asks the registries, for every locked tag refs use, whether
-// its locked digests still exist (a HEAD by digest, also for each platform
-// line) and what the tag points at now (a HEAD by tag). A digest or tag the
-// registry does not have is a finding; any other failure is the error.
-func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File, newResolver func() (resolve.Resolver, error)) ([]RemoteStatus, error) {
+// CheckRemote asks the registries, for every locked tag the references
+// use, whether its locked digests still exist (a HEAD by digest, also for
+// each platform line) and what the tag points at now (a HEAD by tag). A
+// digest or tag the registry does not have is a finding; any other failure
+// is the error.
+func (p *Project) CheckRemote(ctx context.Context) ([]RemoteStatus, error) {
+	refs, f := p.Refs, p.lock
 	var statuses []RemoteStatus
 	var reqs []resolve.Request
 	seen := map[tagKey]bool{}
@@ -54,7 +56,7 @@ func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File,
 	if len(reqs) == 0 {
 		return nil, nil
 	}
-	res, err := newResolver()
+	res, err := p.resolver()
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +92,10 @@ func CheckRemote(ctx context.Context, refs []dockerfile.Reference, f *lock.File,
 }
 
 // RemoteFindings turns statuses into messages at the first Dockerfile line
-// that uses each tag: vanished digests (the build will fail to pull them)
-// and drift (the tag moved, or is gone, upstream; the lock still builds).
-func RemoteFindings(statuses []RemoteStatus) (vanished, drift []Problem) {
+// that uses each tag: vanished digests (the build will fail to pull them: a
+// mismatch) and drift (the tag moved, or is gone, upstream; the lock still
+// builds: a warning).
+func RemoteFindings(statuses []RemoteStatus) (vanished, drift diag.List) {
 	for _, s := range statuses {
 		name := displayTag(s.Ref)
 		// A tag pinned in a Dockerfile moves when the file does, not by upgrade.
@@ -101,18 +104,15 @@ func RemoteFindings(statuses []RemoteStatus) (vanished, drift []Problem) {
 			fix = fmt.Sprintf("change the digest at %s:%d", p.File, p.Line)
 		}
 		for _, d := range s.Vanished {
-			vanished = append(vanished, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
-				"%s: locked digest %s no longer exists in the registry; %s to lock what the tag points at now",
-				name, d, fix)})
+			vanished.Add(diag.Mismatch, s.Ref.File, s.Ref.Line, "%s: locked digest %s no longer exists in the registry; %s to lock what the tag points at now",
+				name, d, fix)
 		}
 		switch {
 		case s.Moved():
-			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
-				"%s moved upstream: locked %s, now %s; %s to move",
-				name, s.Locked, s.Current, fix)})
+			drift.Add(diag.Warning, s.Ref.File, s.Ref.Line, "%s moved upstream: locked %s, now %s; %s to move",
+				name, s.Locked, s.Current, fix)
 		case s.Current == "":
-			drift = append(drift, Problem{s.Ref.File, s.Ref.Line, fmt.Sprintf(
-				"%s: the registry no longer has this tag", name)})
+			drift.Add(diag.Warning, s.Ref.File, s.Ref.Line, "%s: the registry no longer has this tag", name)
 		}
 	}
 	return vanished, drift

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
@@ -34,88 +36,92 @@ type want struct {
 	pinned    string   // digest written in a Dockerfile, "" if none
 }
 
-// Tidy brings the lock at path in line with refs, like `go mod tidy`: tags
-// not yet locked are resolved (or taken from a digest written in the file,
-// with no request), entries no reference uses are dropped, and each kept tag
-// gets a line for every platform wanted (those named in platforms, and the
+// Tidy brings the lock in line with the references, like `go mod tidy`:
+// tags not yet locked are resolved (or taken from a digest written in the
+// file, with no request), entries no reference uses are dropped, and each
+// kept tag gets a line for every platform wanted (those configured, and the
 // --platform of a FROM). A platform line of a locked tag is read from the
-// locked digest, never from the tag, so adding a platform never moves a pin.
-// The resolver is only created when something must be asked of a registry,
-// so an up-to-date tree makes no network request. The file is written only
-// when it changes, atomically; on any error it is left exactly as it was.
-func Tidy(ctx context.Context, refs []dockerfile.Reference, platforms []string, path string, newResolver func() (resolve.Resolver, error)) (TidyResult, error) {
-	wanted, err := wantedTags(refs, platforms, path)
+// locked digest, never from the tag, so adding a platform never moves a
+// pin. The resolver is only created when something must be asked of a
+// registry, so an up-to-date tree makes no network request. The file is
+// written only when it changes, atomically; on any error it is left
+// exactly as it was.
+func (p *Project) Tidy(ctx context.Context) (TidyResult, error) {
+	wanted, err := p.wantedTags()
 	if err != nil {
 		return TidyResult{}, err
 	}
-	return rewrite(ctx, path, wanted, request, true, true, newResolver)
-}
-
-// rewrite brings the tags in wanted to what plan asks of the registries,
-// drops entries no wanted tag uses when prune is set, and writes the lock
-// when write is set (otherwise it only reports what would change).
-func rewrite(ctx context.Context, path string, wanted map[tagKey]*want,
-	plan func(tagKey, *want, *lock.File) (resolve.Request, bool),
-	prune, write bool, newResolver func() (resolve.Resolver, error)) (TidyResult, error) {
-	current, _, err := lock.ReadFile(path)
-	if err != nil {
-		return TidyResult{}, err
-	}
-
 	var reqs []resolve.Request
-	for _, k := range sortedKeys(wanted) {
-		if req, ok := plan(k, wanted[k], current); ok {
+	for _, k := range sortedTags(wanted) {
+		if req, ok := request(k, wanted[k], p.lock); ok {
 			reqs = append(reqs, req)
 		}
 	}
-	resolved := map[tagKey]resolve.Result{}
-	if len(reqs) > 0 {
-		res, err := newResolver()
-		if err != nil {
-			return TidyResult{}, err
-		}
-		results, err := res.Resolve(ctx, reqs)
-		if err != nil {
-			return TidyResult{}, err
-		}
-		for _, r := range results {
-			resolved[keyOf(r.Ref)] = r
-		}
+	resolved, err := p.resolveTags(ctx, reqs)
+	if err != nil {
+		return TidyResult{}, err
 	}
+	changes, err := p.apply(wanted, resolved, true, true)
+	return TidyResult{Changes: changes, Resolved: len(reqs)}, err
+}
 
-	result := TidyResult{Resolved: len(reqs)}
+// resolveTags asks the registries reqs, creating the resolver only when
+// there is something to ask.
+func (p *Project) resolveTags(ctx context.Context, reqs []resolve.Request) (map[tagKey]resolve.Result, error) {
+	resolved := map[tagKey]resolve.Result{}
+	if len(reqs) == 0 {
+		return resolved, nil
+	}
+	res, err := p.resolver()
+	if err != nil {
+		return nil, err
+	}
+	results, err := res.Resolve(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		resolved[keyOf(r.Ref)] = r
+	}
+	return resolved, nil
+}
+
+// apply brings the tags in wanted to what was resolved for them (or to what
+// the lock or a Dockerfile already says), drops entries no wanted tag uses
+// when prune is set, and returns the lines that change, sorted. It plans on
+// a copy of the lock the project read; with write set, and something to
+// change, it applies the same edit to the lock on disk, re-read under its
+// file lock, so that a concurrent run's changes are merged, not lost.
+func (p *Project) apply(wanted map[tagKey]*want, resolved map[tagKey]resolve.Result, prune, write bool) ([]Change, error) {
+	var changes []Change
 	edit := func(f *lock.File) error {
-		result.Changes = nil
-		for _, k := range sortedKeys(wanted) {
-			changes, err := apply(f, k, wanted[k], resolved)
+		changes = nil
+		for _, k := range sortedTags(wanted) {
+			c, err := applyTag(f, k, wanted[k], resolved)
 			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return fmt.Errorf("%s: %w", p.LockName, err)
 			}
-			result.Changes = append(result.Changes, changes...)
+			changes = append(changes, c...)
 		}
 		if prune {
 			for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] != nil }) {
-				result.Changes = append(result.Changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
+				changes = append(changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
 			}
 		}
 		return nil
 	}
-	if write {
-		_, err = lock.Update(path, edit)
-	} else {
-		err = edit(current.Clone())
+	err := edit(p.lock.Clone())
+	canonical := p.lockData == nil || p.lock.Canonical(p.lockData)
+	if err == nil && write && (len(changes) > 0 || !canonical) {
+		_, err = p.store.Update(edit)
 	}
 	if err != nil {
-		return TidyResult{}, err
+		return nil, err
 	}
-	sort.Slice(result.Changes, func(i, j int) bool {
-		a, b := result.Changes[i], result.Changes[j]
-		if a.Repo != b.Repo {
-			return a.Repo < b.Repo
-		}
-		return a.Key < b.Key
+	slices.SortFunc(changes, func(a, b Change) int {
+		return cmp.Or(cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.Key, b.Key))
 	})
-	return result, nil
+	return changes, nil
 }
 
 // request says what, if anything, must be asked of a registry for k.
@@ -141,9 +147,9 @@ func request(k tagKey, w *want, f *lock.File) (resolve.Request, bool) {
 	}
 }
 
-// apply makes f hold exactly what w wants for k and returns the lines it
+// applyTag makes f hold exactly what w wants for k and returns the lines it
 // changed.
-func apply(f *lock.File, k tagKey, w *want, resolved map[tagKey]resolve.Result) ([]Change, error) {
+func applyTag(f *lock.File, k tagKey, w *want, resolved map[tagKey]resolve.Result) ([]Change, error) {
 	oldDigest, had := f.Lookup(k.Repo, k.Tag)
 	oldPlatforms := platformDigests(f, k)
 	res, asked := resolved[k]
@@ -206,33 +212,32 @@ func platformDigests(f *lock.File, k tagKey) map[string]string {
 	return out
 }
 
-// wantedTags returns what the lock must hold for each tag refs use. Two
-// files that pin one tag to different digests are a difference the user
-// must settle.
-func wantedTags(refs []dockerfile.Reference, platforms []string, lockName string) (map[tagKey]*want, error) {
+// wantedTags returns what the lock must hold for each tag the references
+// use. Two files that pin one tag to different digests are a difference the
+// user must settle.
+func (p *Project) wantedTags() (map[tagKey]*want, error) {
 	wanted := map[tagKey]*want{}
-	for k, ps := range wantedPlatforms(refs, platforms) {
+	for k, ps := range wantedPlatforms(p.Refs, p.Config.Platforms) {
 		wanted[k] = &want{platforms: ps}
 	}
 	pinnedAt := map[tagKey]dockerfile.Reference{}
-	var problems []Problem
-	for _, r := range refs {
+	var problems diag.List
+	for _, r := range p.Refs {
 		if r.Image.Tag == "" || r.Image.Digest == "" {
 			continue
 		}
 		k := keyOf(r.Image)
 		w := wanted[k]
 		if first, ok := pinnedAt[k]; ok && w.pinned != r.Image.Digest {
-			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
-				"%s is pinned to %s here but to %s at %s:%d; one tag has one digest in %s",
-				displayTag(r), r.Image.Digest, w.pinned, first.File, first.Line, lockName)})
+			problems.Add(diag.Mismatch, r.File, r.Line, "%s is pinned to %s here but to %s at %s:%d; one tag has one digest in %s",
+				displayTag(r), r.Image.Digest, w.pinned, first.File, first.Line, p.LockName)
 			continue
 		}
 		w.pinned = r.Image.Digest
 		pinnedAt[k] = r
 	}
 	if len(problems) > 0 {
-		return nil, &VerifyError{Problems: problems}
+		return nil, problems
 	}
 	return wanted, nil
 }
@@ -271,13 +276,9 @@ func concretePlatform(r dockerfile.Reference) string {
 	return strings.ToLower(r.Platform)
 }
 
-func sortedKeys[V any](m map[tagKey]V) []tagKey {
-	keys := slices.Collect(maps.Keys(m))
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].Repo != keys[j].Repo {
-			return keys[i].Repo < keys[j].Repo
-		}
-		return keys[i].Tag < keys[j].Tag
+// sortedTags returns the keys of m in lock order.
+func sortedTags[V any](m map[tagKey]V) []tagKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b tagKey) int {
+		return cmp.Or(cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.Tag, b.Tag))
 	})
-	return keys
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/lock"
 )
 
 // UpgradeResult says what Upgrade moved, what it found unchanged, and which
@@ -16,59 +16,53 @@ import (
 type UpgradeResult struct {
 	Changes   []Change  // lines whose digest moved (platform lines move with their tag)
 	Unchanged []Change  // tags asked about whose digest did not move (Old == New)
-	Pinned    []Problem // tags pinned in a Dockerfile: the file decides, not upgrade
+	Pinned    diag.List // notes: tags pinned in a Dockerfile, which the file decides, not upgrade
 }
 
-// Upgrade re-resolves the locked tags refs use (all of them, or those that
-// names select) and moves their entries to the digests the tags point at
-// now. Unless write is set, it only reports what would change. Tags not yet
+// Upgrade re-resolves the locked tags the references use (all of them, or
+// those that names select) and moves their entries to the digests the tags
+// point at now. With dryRun it only reports what would change. Tags not yet
 // locked are for Tidy, not for Upgrade.
-func Upgrade(ctx context.Context, refs []dockerfile.Reference, platforms []string, names []string, path string, write bool, newResolver func() (resolve.Resolver, error)) (UpgradeResult, error) {
-	wanted, err := wantedTags(refs, platforms, path)
+func (p *Project) Upgrade(ctx context.Context, names []string, dryRun bool) (UpgradeResult, error) {
+	wanted, err := p.wantedTags()
 	if err != nil {
 		return UpgradeResult{}, err
 	}
-	selected, err := selectTags(refs, names)
-	if err != nil {
-		return UpgradeResult{}, err
-	}
-	current, _, err := lock.ReadFile(path)
+	selected, err := selectTags(p.Refs, names)
 	if err != nil {
 		return UpgradeResult{}, err
 	}
 
 	var result UpgradeResult
 	chosen := map[tagKey]*want{}
-	for _, k := range sortedKeys(wanted) {
-		if !selected(k) {
-			continue
-		}
-		if _, ok := current.Lookup(k.Repo, k.Tag); !ok {
+	var reqs []resolve.Request
+	for _, k := range sortedTags(wanted) {
+		if _, ok := p.lock.Lookup(k.Repo, k.Tag); !ok || !selected(k) {
 			continue
 		}
 		if wanted[k].pinned != "" {
-			r := pinnedAt(refs, k)
-			result.Pinned = append(result.Pinned, Problem{r.File, r.Line, fmt.Sprintf(
-				"%s is pinned to %s in the file; change the digest there to move it", displayTag(r), r.Image.Digest)})
+			r := pinnedAt(p.Refs, k)
+			result.Pinned.Add(diag.Note, r.File, r.Line, "%s is pinned to %s in the file; change the digest there to move it", displayTag(r), r.Image.Digest)
 			continue
 		}
 		chosen[k] = wanted[k]
+		reqs = append(reqs, resolve.Request{Ref: imageref.Ref{Repo: k.Repo, Tag: k.Tag}, Platforms: wanted[k].platforms})
 	}
-	byTag := func(k tagKey, w *want, _ *lock.File) (resolve.Request, bool) {
-		return resolve.Request{Ref: imageref.Ref{Repo: k.Repo, Tag: k.Tag}, Platforms: w.platforms}, true
-	}
-	res, err := rewrite(ctx, path, chosen, byTag, false, write, newResolver)
+	resolved, err := p.resolveTags(ctx, reqs)
 	if err != nil {
 		return UpgradeResult{}, err
 	}
-	result.Changes = res.Changes
+	result.Changes, err = p.apply(chosen, resolved, false, !dryRun)
+	if err != nil {
+		return UpgradeResult{}, err
+	}
 	moved := map[tagKey]bool{}
-	for _, ch := range res.Changes {
+	for _, ch := range result.Changes {
 		moved[tagKey{ch.Repo, strings.SplitN(ch.Key, "/", 2)[0]}] = true
 	}
-	for _, k := range sortedKeys(chosen) {
+	for _, k := range sortedTags(chosen) {
 		if !moved[k] {
-			d, _ := current.Lookup(k.Repo, k.Tag)
+			d, _ := p.lock.Lookup(k.Repo, k.Tag)
 			result.Unchanged = append(result.Unchanged, Change{Repo: k.Repo, Key: k.Tag, Old: d, New: d})
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testregistry"
-	"github.com/imglock/imglock/lock"
 )
 
 // lockedTree pushes base:1 and other:2, locks a Dockerfile using both, and
@@ -34,7 +33,7 @@ func lockedTree(t *testing.T, reg *testregistry.Registry) ([]dockerfile.Referenc
 		ref(t, "Dockerfile", 2, reg.Addr+"/acme/other:2"),
 	}
 	path := filepath.Join(t.TempDir(), "images.lock")
-	if _, err := Tidy(context.Background(), refs, nil, path, realResolver); err != nil {
+	if _, err := testProject(t, refs, nil, path).Tidy(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	moved, err := reg.Push("acme/base:1", "v2")
@@ -50,7 +49,7 @@ func TestUpgrade(t *testing.T) {
 	refs, path, old, moved := lockedTree(t, reg)
 	before, _ := os.ReadFile(path)
 
-	res, err := Upgrade(context.Background(), refs, nil, nil, path, false, realResolver)
+	res, err := testProject(t, refs, nil, path).Upgrade(context.Background(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func TestUpgrade(t *testing.T) {
 		t.Error("dry run wrote the lock")
 	}
 
-	if _, err := Upgrade(context.Background(), refs, nil, []string{reg.Addr + "/acme/base"}, path, true, realResolver); err != nil {
+	if _, err := testProject(t, refs, nil, path).Upgrade(context.Background(), []string{reg.Addr + "/acme/base"}, false); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(path)
@@ -114,7 +113,7 @@ func TestUpgradeLeavesPinnedTags(t *testing.T) {
 	defer reg.Close()
 	refs, path, old, _ := lockedTree(t, reg)
 	pinned := ref(t, "svc/Dockerfile", 4, reg.Addr+"/acme/base:1@"+old)
-	res, err := Upgrade(context.Background(), append(refs, pinned), nil, nil, path, true, realResolver)
+	res, err := testProject(t, append(refs, pinned), nil, path).Upgrade(context.Background(), nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +126,9 @@ func TestCheckRemote(t *testing.T) {
 	reg := testregistry.Start()
 	defer reg.Close()
 	refs, path, old, moved := lockedTree(t, reg)
-	f := readLock(t, path)
+	p := testProject(t, refs, nil, path)
 	reg.ResetCounts()
-	statuses, err := CheckRemote(context.Background(), refs, f, realResolver)
+	statuses, err := p.CheckRemote(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,20 +153,11 @@ func TestCheckRemoteRegistryDown(t *testing.T) {
 	reg := testregistry.Start()
 	refs, path, _, _ := lockedTree(t, reg)
 	reg.Close()
-	_, err := CheckRemote(context.Background(), refs, readLock(t, path), realResolver)
+	_, err := testProject(t, refs, nil, path).CheckRemote(context.Background())
 	var rerr *resolve.Error
 	if !errors.As(err, &rerr) || errors.Is(err, resolve.ErrNotFound) {
 		t.Fatalf("error %v, want a network *resolve.Error", err)
 	}
-}
-
-func readLock(t *testing.T, path string) *lock.File {
-	t.Helper()
-	f, _, err := lock.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 func TestCheckRemoteVanished(t *testing.T) {
@@ -181,7 +171,7 @@ func TestCheckRemoteVanished(t *testing.T) {
 	if err := remote.Delete(d); err != nil {
 		t.Fatal(err)
 	}
-	statuses, err := CheckRemote(context.Background(), refs, readLock(t, path), realResolver)
+	statuses, err := testProject(t, refs, nil, path).CheckRemote(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

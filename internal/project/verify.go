@@ -3,53 +3,30 @@ package project
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
+
+	"github.com/imglock/imglock/internal/diag"
 
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/lock"
 )
 
-// Problem is one disagreement between the Dockerfiles and the lock.
-type Problem struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
-
-// VerifyError reports every problem found; it is the "difference found"
-// outcome, distinct from bad input.
-type VerifyError struct{ Problems []Problem }
-
-func (e *VerifyError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
 // tagKey identifies one locked tag.
 type tagKey struct{ Repo, Tag string }
 
 func keyOf(r imageref.Ref) tagKey { return tagKey{r.Repo, r.Tag} }
 
-// Lock describes the lock file being checked.
-type Lock struct {
-	Name string // as shown in messages, e.g. images.lock
-	File *lock.File
-	Data []byte // the bytes on disk (nil when there is no file)
-}
-
-// Verify compares refs with the lock offline and returns every problem, in
-// file and line order: references missing from the lock, in-file digests
-// that disagree with it, entries no Dockerfile uses, and a lock that is not
-// in canonical form.
-func Verify(refs []dockerfile.Reference, platforms []string, lk Lock) []Problem {
-	var problems []Problem
+// Verify compares the references with the lock, offline, and returns every
+// problem, in file and line order: references missing from the lock,
+// in-file digests that disagree with it, entries no Dockerfile uses, and a
+// lock that is not in canonical form.
+func (p *Project) Verify() diag.List {
+	var problems diag.List
+	add := func(file string, line int, format string, args ...any) {
+		problems.Add(diag.Mismatch, file, line, format, args...)
+	}
+	refs, platforms, lk := p.Refs, p.Config.Platforms, p.lock
 	used := map[tagKey]bool{}
 	wanted := wantedPlatforms(refs, platforms)
 	type platformKey struct {
@@ -63,51 +40,41 @@ func Verify(refs []dockerfile.Reference, platforms []string, lk Lock) []Problem 
 		}
 		k := keyOf(r.Image)
 		used[k] = true
-		locked, ok := lk.File.Lookup(k.Repo, k.Tag)
+		locked, ok := lk.Lookup(k.Repo, k.Tag)
 		switch {
 		case !ok:
-			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
-				"%s is not in %s; run 'imglock lock' to add it", display(r), lk.Name)})
+			add(r.File, r.Line, "%s is not in %s; run 'imglock lock' to add it", display(r), p.LockName)
 		case r.Image.Digest != "" && r.Image.Digest != locked:
-			problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
-				"%s is pinned to %s in the file but to %s in %s; correct the file, or run 'imglock lock' to take the file's digest",
-				displayTag(r), r.Image.Digest, locked, lk.Name)})
+			add(r.File, r.Line, "%s is pinned to %s in the file but to %s in %s; correct the file, or run 'imglock lock' to take the file's digest",
+				displayTag(r), r.Image.Digest, locked, p.LockName)
 		default:
 			ps := platforms
-			if p := concretePlatform(r); p != "" {
-				ps = append(slices.Clip(ps), p)
+			if pl := concretePlatform(r); pl != "" {
+				ps = append(slices.Clip(ps), pl)
 			}
-			for _, p := range ps {
-				pk := platformKey{k, p}
-				if !reported[pk] && !hasPlatform(lk.File, k, p) {
+			for _, pl := range ps {
+				pk := platformKey{k, pl}
+				if !reported[pk] && !hasPlatform(lk, k, pl) {
 					reported[pk] = true
-					problems = append(problems, Problem{r.File, r.Line, fmt.Sprintf(
-						"%s has no %s line in %s; run 'imglock lock' to add it", displayTag(r), p, lk.Name)})
+					add(r.File, r.Line, "%s has no %s line in %s; run 'imglock lock' to add it", displayTag(r), pl, p.LockName)
 				}
 			}
 		}
 	}
-	for _, e := range lk.File.Entries() {
+	for _, e := range lk.Entries() {
 		k := tagKey{e.Repo, e.Tag}
 		switch {
 		case !used[k] && e.Platform == "":
-			problems = append(problems, Problem{lk.Name, lk.File.Line(e), fmt.Sprintf(
-				"%s:%s is not used by any Dockerfile; run 'imglock lock' to drop it", e.Repo, e.Tag)})
+			add(p.LockName, lk.Line(e), "%s:%s is not used by any Dockerfile; run 'imglock lock' to drop it", e.Repo, e.Tag)
 		case used[k] && e.Platform != "" && !slices.Contains(wanted[k], e.Platform):
-			problems = append(problems, Problem{lk.Name, lk.File.Line(e), fmt.Sprintf(
-				"%s %s is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it", e.Repo, e.Key())})
+			add(p.LockName, lk.Line(e), "%s %s is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it", e.Repo, e.Key())
 		}
 	}
-	if lk.Data != nil && !lk.File.Canonical(lk.Data) {
-		problems = append(problems, Problem{lk.Name, firstDifference(lk.Data, lk.File.Format()), fmt.Sprintf(
-			"%s is not in canonical form (sorted, one space between fields, canonical names, LF, final newline); run 'imglock lock' to rewrite it", lk.Name)})
+	if p.lockData != nil && !lk.Canonical(p.lockData) {
+		add(p.LockName, firstDifference(p.lockData, lk.Format()),
+			"%s is not in canonical form (sorted, one space between fields, canonical names, LF, final newline); run 'imglock lock' to rewrite it", p.LockName)
 	}
-	sort.SliceStable(problems, func(i, j int) bool {
-		if problems[i].File != problems[j].File {
-			return problems[i].File < problems[j].File
-		}
-		return problems[i].Line < problems[j].Line
-	})
+	problems.Sort()
 	return problems
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
 )
 
@@ -57,6 +58,9 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
+
+// DiagKind makes a resolution failure a registry failure (exit 3).
+func (e *Error) DiagKind() diag.Kind { return diag.Registry }
 
 // Failures returns the *Error of each reference that failed in an error
 // Resolve returned, keyed by the reference as requested (Ref.String()).
