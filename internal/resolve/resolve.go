@@ -111,38 +111,6 @@ var _ Resolver = (*Remote)(nil)
 // Option configures a Remote.
 type Option func(*Remote) error
 
-// WithKeychain sets where credentials come from (default authn.DefaultKeychain).
-func WithKeychain(k authn.Keychain) Option {
-	return func(r *Remote) error {
-		if k == nil {
-			return errors.New("nil keychain")
-		}
-		r.keychain = k
-		return nil
-	}
-}
-
-// WithTransport sets the HTTP transport every request goes through; the
-// default one also bounds response headers (headerLimit), which a
-// replacement must do itself.
-func WithTransport(t http.RoundTripper) Option {
-	return func(r *Remote) error {
-		if t == nil {
-			return errors.New("nil transport")
-		}
-		r.base = t
-		return nil
-	}
-}
-
-// WithRetry sets how failed requests are retried (default DefaultRetryPolicy).
-func WithRetry(p RetryPolicy) Option {
-	return func(r *Remote) error {
-		r.retry = &p
-		return nil
-	}
-}
-
 // WithConcurrency bounds the requests in flight to one registry.
 func WithConcurrency(n int) Option {
 	return func(r *Remote) error {
@@ -162,18 +130,6 @@ func WithRegistry(host string, o RegistryOptions) Option {
 			return fmt.Errorf("registry %s: concurrency must not be negative", host)
 		}
 		r.registries[host] = o
-		return nil
-	}
-}
-
-// WithInsecure allows plain HTTP for the named registries (host[:port]).
-func WithInsecure(hosts ...string) Option {
-	return func(r *Remote) error {
-		for _, h := range hosts {
-			o := r.registries[h]
-			o.Insecure = true
-			r.registries[h] = o
-		}
 		return nil
 	}
 }

@@ -9,15 +9,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
 )
 
 func newTestResolver(t testing.TB, opts ...Option) *Remote {
 	t.Helper()
-	opts = append([]Option{WithKeychain(authn.NewMultiKeychain())}, opts...)
 	r, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +114,7 @@ func TestResolveRefusesPlainHTTPOffLoopback(t *testing.T) {
 			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
 		}
 	}
-	r = newTestResolver(t, WithInsecure("10.0.0.1:5000"))
+	r = newTestResolver(t, WithRegistry("10.0.0.1:5000", RegistryOptions{Insecure: true}))
 	if !r.plainHTTPAllowed("10.0.0.1:5000") {
 		t.Error("a registry marked insecure is not allowed plain HTTP")
 	}
@@ -160,7 +157,7 @@ func TestResolveBoundsConcurrency(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithKeychain(nil)} {
+	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithRegistry("r.example", RegistryOptions{Concurrency: -1})} {
 		if _, err := New(o); err == nil {
 			t.Error("invalid option accepted")
 		}

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/imglock/imglock/internal/faultproxy"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
@@ -344,7 +342,7 @@ func TestResolveThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(WithKeychain(authn.NewMultiKeychain()), WithRetry(fastPolicy))
+	r, err := New(WithRetry(fastPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
