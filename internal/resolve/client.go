@@ -3,8 +3,7 @@ package resolve
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	_ "crypto/sha256" // godigest.FromBytes needs it registered
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	godigest "github.com/opencontainers/go-digest"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
 )
 
@@ -117,7 +118,7 @@ func (c *client) head(ctx context.Context, t target, id string) (string, error) 
 		return "", errNoDigest
 	}
 	if err := imageref.CheckDigest(d); err != nil {
-		return "", fmt.Errorf("registry answered an unusable Docker-Content-Digest %q: %w", truncate(d), err)
+		return "", fmt.Errorf("registry answered an unusable Docker-Content-Digest %s: %w", diag.Quote(d), err)
 	}
 	return d, nil
 }
@@ -142,9 +143,9 @@ func (c *client) getManifest(ctx context.Context, t target, id string) (body []b
 	if err != nil {
 		return nil, "", "", err
 	}
-	digest = sha256Digest(body)
+	digest = godigest.FromBytes(body).String()
 	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != digest {
-		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", truncate(h), digest)
+		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", diag.Printable(h, 80), digest)
 	}
 	if strings.HasPrefix(id, "sha256:") && id != digest {
 		return nil, "", "", fmt.Errorf("manifest %s has the digest %s", id, digest)
@@ -215,7 +216,7 @@ func (c *client) getConfig(ctx context.Context, t target, digest string) (*v1.Co
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(digest, "sha256:") && sha256Digest(body) != digest {
+	if strings.HasPrefix(digest, "sha256:") && godigest.FromBytes(body).String() != digest {
 		return nil, fmt.Errorf("config blob does not match its digest %s", digest)
 	}
 	return v1.ParseConfigFile(bytes.NewReader(body))
@@ -243,11 +244,6 @@ func readLimited(r io.Reader, what string) ([]byte, error) {
 		return nil, fmt.Errorf("the %s is larger than %d bytes; refusing it", what, manifestLimit)
 	}
 	return body, nil
-}
-
-func sha256Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // isIndex tells an index from a manifest by its content, for registries
@@ -293,13 +289,6 @@ func pickPlatform(ms []v1.Descriptor, want string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func truncate(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
 
 // logTransport writes one line per request: never headers, which carry

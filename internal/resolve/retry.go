@@ -13,7 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // RetryPolicy says how often and how patiently a request is retried.
@@ -109,9 +110,9 @@ func (e *RetryError) Error() string {
 	case e.RetryAfter > 0:
 		return fmt.Sprintf("%s: registry asked to retry after %s, past the deadline", what, e.RetryAfter)
 	case e.OutOfTime:
-		return fmt.Sprintf("%s after %d %s; no time left before the deadline to retry", what, e.Attempts, plural(e.Attempts, "attempt"))
+		return fmt.Sprintf("%s after %d %s; no time left before the deadline to retry", what, e.Attempts, diag.Plural(e.Attempts, "attempt"))
 	}
-	return fmt.Sprintf("%s after %d %s", what, e.Attempts, plural(e.Attempts, "attempt"))
+	return fmt.Sprintf("%s after %d %s", what, e.Attempts, diag.Plural(e.Attempts, "attempt"))
 }
 
 // Unwrap gives the last connection error and, when the deadline stopped
@@ -136,13 +137,6 @@ func (e *RetryError) last() string {
 		return e.Status + " (" + e.Detail + ")"
 	}
 	return e.Status
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
 }
 
 // AttemptTimeoutError is one try that got no response headers in time.
@@ -287,18 +281,9 @@ func discard(resp *http.Response) string {
 	if json.Unmarshal(body, &e) != nil || len(e.Errors) == 0 {
 		return ""
 	}
-	// Registry-controlled text: printable, one line, short.
-	msg := strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return ' '
-	}, e.Errors[0].Code+": "+e.Errors[0].Message)
-	msg = strings.TrimSuffix(strings.Join(strings.Fields(msg), " "), ":")
-	if len(msg) > 120 {
-		msg = msg[:120] + "..."
-	}
-	return msg
+	// Registry-controlled text: one line, printable, short.
+	msg := strings.Join(strings.Fields(e.Errors[0].Code+": "+e.Errors[0].Message), " ")
+	return diag.Printable(strings.TrimSuffix(msg, ":"), 120)
 }
 
 // parseRetryAfter reads delta-seconds or an HTTP-date.

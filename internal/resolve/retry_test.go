@@ -367,3 +367,19 @@ func TestResolveThroughFaults(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestRegistryMessageIsOnePrintableLine(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}`, "UNAVAILABLE: try later"},
+		{`{"errors":[{"code":"DENIED","message":""}]}`, "DENIED"},
+		{`{"errors":[{"code":"X","message":"a\n\tb\u001b[2Jc"}]}`, `X: a b\x1b[2Jc`},
+		{`{"errors":[{"code":"X","message":"` + strings.Repeat("é", 100) + `"}]}`, "X: " + strings.Repeat("é", 58) + "..."},
+		{`not json`, ""},
+		{`{"errors":[]}`, ""},
+	} {
+		resp := &http.Response{Body: io.NopCloser(strings.NewReader(tc.body))}
+		if got := discard(resp); got != tc.want {
+			t.Errorf("discard(%s) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
