@@ -153,11 +153,8 @@ func WithProgress(f func(done, total int)) Option {
 
 // New returns a Remote resolver.
 func New(opts ...Option) (*Remote, error) {
-	base := remote.DefaultTransport.(*http.Transport).Clone()
-	base.MaxResponseHeaderBytes = headerLimit
 	r := &Remote{
 		keychain:    authn.DefaultKeychain,
-		base:        base,
 		concurrency: DefaultConcurrency,
 		registries:  map[string]RegistryOptions{},
 	}
@@ -170,7 +167,22 @@ func New(opts ...Option) (*Remote, error) {
 		p := DefaultRetryPolicy()
 		r.retry = &p
 	}
+	if r.base == nil {
+		r.base = newTransport(*r.retry)
+	}
 	return r, nil
+}
+
+// newTransport is go-containerregistry's default transport (proxies from
+// the environment, dial and TLS handshake timeouts, HTTP/2) with the
+// response headers bounded in size and in time: a registry that takes a
+// request and sends no headers within the policy's HeaderTimeout gets a
+// timeout error, a net.Error the retry transport retries.
+func newTransport(p RetryPolicy) *http.Transport {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = headerLimit
+	t.ResponseHeaderTimeout = p.withDefaults().HeaderTimeout
+	return t
 }
 
 // Resolve resolves each unique reference once, asking for the union of the

@@ -21,7 +21,7 @@ import (
 )
 
 // fastPolicy keeps backoffs short; Retry-After still sets its own waits.
-var fastPolicy = RetryPolicy{Attempts: 5, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Second, AttemptTimeout: 10 * time.Second}
+var fastPolicy = RetryPolicy{Attempts: 5, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Second, HeaderTimeout: 10 * time.Second}
 
 // scripted is a real HTTP server that answers each request with the next
 // of its handlers (the last one repeats), recording when requests came.
@@ -301,8 +301,8 @@ func TestStallAbandonedAndRetried(t *testing.T) {
 	p, digest := pushedBehindProxy(t)
 	p.Stall(1)
 	pol := fastPolicy
-	pol.AttemptTimeout = 200 * time.Millisecond
-	resp, err := do(t, context.Background(), NewRetryTransport(http.DefaultTransport, pol), http.MethodGet, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
+	pol.HeaderTimeout = 200 * time.Millisecond
+	resp, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodGet, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +316,25 @@ func TestStallAbandonedAndRetried(t *testing.T) {
 	}
 }
 
-func TestAttemptTimeoutSparesTheBody(t *testing.T) {
-	// Headers at once, the body slowly: reading it outlasts AttemptTimeout.
+func TestStallGivesUpAsATimeout(t *testing.T) {
+	p, _ := pushedBehindProxy(t)
+	p.Stall(100)
+	pol := fastPolicy
+	pol.Attempts, pol.HeaderTimeout = 2, 100*time.Millisecond
+	_, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodHead, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
+	var rerr *RetryError
+	var ne net.Error
+	if !errors.As(err, &rerr) || !errors.As(rerr.Err, &ne) || !ne.Timeout() ||
+		!strings.HasSuffix(err.Error(), ": net/http: timeout awaiting response headers after 2 attempts") {
+		t.Errorf("error %v, want a timeout after 2 attempts", err)
+	}
+	if got := p.Counts(); got["head"] != 2 {
+		t.Errorf("proxy saw %v, want 2 HEADs", got)
+	}
+}
+
+func TestHeaderTimeoutSparesTheBody(t *testing.T) {
+	// Headers at once, the body slowly: reading it outlasts HeaderTimeout.
 	s := serveScript(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
@@ -325,8 +342,8 @@ func TestAttemptTimeoutSparesTheBody(t *testing.T) {
 		io.WriteString(w, "late body")
 	})
 	pol := fastPolicy
-	pol.AttemptTimeout = 100 * time.Millisecond
-	resp, err := do(t, context.Background(), NewRetryTransport(http.DefaultTransport, pol), http.MethodGet, s.URL, nil)
+	pol.HeaderTimeout = 100 * time.Millisecond
+	resp, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodGet, s.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,6 +374,27 @@ func TestResolveThroughFaults(t *testing.T) {
 	}
 	if c := p.Counts(); c["head"] != 3 {
 		t.Errorf("proxy saw %v, want 3 HEADs", c)
+	}
+
+	// A stall: New's transport abandons the HEAD after HeaderTimeout and
+	// the retry gets the answer.
+	pol := fastPolicy
+	pol.HeaderTimeout = 200 * time.Millisecond
+	stalled, err := New(WithRetry(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ResetCounts()
+	p.Stall(1)
+	got, err = stalled.Resolve(context.Background(), []Request{{Ref: ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Digest != digest {
+		t.Errorf("got %v, want %s", got, digest)
+	}
+	if c := p.Counts(); c["head"] < 2 {
+		t.Errorf("proxy saw %v, want the stalled HEAD and its retry", c)
 	}
 
 	p.Fail(100, http.StatusServiceUnavailable, "")
