@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -143,7 +142,9 @@ func WithLog(w io.Writer) Option {
 	}
 }
 
-// WithProgress calls f as tags resolve, with the count done and the total.
+// WithProgress calls f as tags resolve, with the count done and the total:
+// one call at a time, with done rising by one each call; the last call has
+// done == total.
 func WithProgress(f func(done, total int)) Option {
 	return func(r *Remote) error {
 		r.progress = f
@@ -221,14 +222,8 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 		results []Result
 		errs    []error
 		wg      sync.WaitGroup
-		done    atomic.Int64
 	)
-	tick := func() {
-		n := done.Add(1)
-		if r.progress != nil {
-			r.progress(int(n), len(order))
-		}
-	}
+	tick := progressTicker(r.progress, len(order))
 	for ep, group := range byEndpoint {
 		wg.Add(1)
 		go func() {
@@ -245,6 +240,28 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 	sort.Slice(results, func(i, j int) bool { return results[i].Ref.String() < results[j].Ref.String() })
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return results, errors.Join(errs...)
+}
+
+// progressTicker returns the function each reference calls once it is
+// resolved or has failed. It calls f with the count done so far, one call
+// at a time and in order, so that a display never draws a stale count
+// over a later one nor anything after the last call (done == total),
+// which may clear it.
+func progressTicker(f func(done, total int), total int) func() {
+	if f == nil {
+		return func() {}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done == total {
+			return
+		}
+		done++
+		f(done, total)
+	}
 }
 
 // endpoint is the host requests for a registry go to: its mirror, if any.

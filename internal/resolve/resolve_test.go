@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
@@ -162,4 +165,64 @@ func TestOptionsValidate(t *testing.T) {
 			t.Error("invalid option accepted")
 		}
 	}
+}
+
+// TestProgressSerialised: the progress callback, which draws on a
+// terminal, is called one call at a time, with the count rising by one,
+// and never after the call that reports everything done. Run with -race:
+// calls records without a lock of its own.
+func TestProgressSerialised(t *testing.T) {
+	regs := []*testregistry.Registry{testregistry.Start(), testregistry.Start()}
+	var refs []Request
+	for i, reg := range regs {
+		defer reg.Close()
+		for j := range 20 {
+			ref := fmt.Sprintf("p/img:%d", j)
+			if _, err := reg.Push(ref, fmt.Sprintf("%d %d", i, j)); err != nil {
+				t.Fatal(err)
+			}
+			refs = append(refs, mustRef(t, reg.Addr+"/"+ref))
+		}
+	}
+	down := testregistry.Start()
+	down.Close()
+	for j := range 5 {
+		refs = append(refs, mustRef(t, fmt.Sprintf("%s/gone/img:%d", down.Addr, j)))
+	}
+
+	var calls [][2]int
+	var inside atomic.Int32
+	progress := func(done, total int) {
+		if inside.Add(1) != 1 {
+			t.Error("progress called while another call was running")
+		}
+		calls = append(calls, [2]int{done, total})
+		time.Sleep(100 * time.Microsecond) // widen the window for an overlap
+		inside.Add(-1)
+	}
+	_, err := newTestResolver(t, WithProgress(progress), WithRetry(RetryPolicy{Attempts: 1})).Resolve(context.Background(), refs)
+	if err == nil {
+		t.Fatal("the references on the stopped registry resolved")
+	}
+	n := len(calls)
+	if n != len(refs) {
+		t.Fatalf("%d progress calls, want %d", n, len(refs))
+	}
+	for i, c := range calls {
+		if c != [2]int{i + 1, len(refs)} {
+			t.Fatalf("call %d was %v, want %v", i, c, [2]int{i + 1, len(refs)})
+		}
+	}
+}
+
+func TestProgressTickerStopsAtTotal(t *testing.T) {
+	var got []int
+	tick := progressTicker(func(done, total int) { got = append(got, done) }, 2)
+	for range 4 {
+		tick()
+	}
+	if !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("progress %v, want [1 2] and nothing after the last", got)
+	}
+	progressTicker(nil, 1)() // no callback: nothing to call
 }
