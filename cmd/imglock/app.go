@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/internal/version"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -36,7 +36,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "imglock",
 		Usage:   "pin the base images of your Dockerfiles in images.lock",
-		Version: version(),
+		Version: version.String(),
 		Description: `imglock keeps readable tags in Dockerfiles (FROM python:3.12-slim) and records,
 go.sum-style, the digest each tag resolved to in a committed images.lock.
 
@@ -55,13 +55,6 @@ bad input, 3 registry or network failure.`,
 		},
 		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), lsCommand(), pinCommand(), unpinCommand()},
 	}
-}
-
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
 
 // networkFlags are the flags of the commands that talk to registries.
