@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/version"
 )
 
 // timeout is the deadline for a run's network work.
@@ -43,7 +44,7 @@ func (w *workspace) explainTimeout(c *cli.Context, err error) error {
 // flags, when (and only when) a command needs one.
 func (w *workspace) resolverFactory(c *cli.Context) func() (resolve.Resolver, error) {
 	return func() (resolve.Resolver, error) {
-		opts := []resolve.Option{}
+		opts := []resolve.Option{resolve.WithUserAgent(version.UserAgent())}
 		if w.cfg.Concurrency > 0 {
 			opts = append(opts, resolve.WithConcurrency(w.cfg.Concurrency))
 		}

@@ -19,12 +19,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
 )
 
@@ -103,6 +105,7 @@ type Remote struct {
 	registries  map[string]RegistryOptions
 	log         io.Writer
 	progress    func(done, total int)
+	userAgent   string
 }
 
 var _ Resolver = (*Remote)(nil)
@@ -148,6 +151,19 @@ func WithLog(w io.Writer) Option {
 func WithProgress(f func(done, total int)) Option {
 	return func(r *Remote) error {
 		r.progress = f
+		return nil
+	}
+}
+
+// WithUserAgent names the client in the User-Agent of every request
+// (ping, token, HEAD, GET), as PRODUCT/VERSION; go-containerregistry
+// appends its own name and version.
+func WithUserAgent(ua string) Option {
+	return func(r *Remote) error {
+		if strings.ContainsFunc(ua, unicode.IsControl) {
+			return fmt.Errorf("user agent %s has a control character", diag.Quote(ua))
+		}
+		r.userAgent = ua
 		return nil
 	}
 }
@@ -342,7 +358,8 @@ func (r *Remote) plainHTTPAllowed(host string) bool {
 }
 
 // transportFor is the base transport for one host: the CA bundle configured
-// for it, request logging, and retries.
+// for it, request logging, retries, and the User-Agent. Every request to
+// the host and its token server goes through it.
 func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
 	t := r.base
 	if ca := r.registries[host].CAFile; ca != "" {
@@ -371,7 +388,7 @@ func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
 	if r.log != nil {
 		t = &logTransport{inner: t, w: r.log}
 	}
-	return NewRetryTransport(t, *r.retry), nil
+	return transport.NewUserAgent(NewRetryTransport(t, *r.retry), r.userAgent), nil
 }
 
 // connect pings the registry once and, when it asks for bearer tokens, fetches

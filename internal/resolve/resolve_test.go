@@ -160,7 +160,7 @@ func TestResolveBoundsConcurrency(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithRegistry("r.example", RegistryOptions{Concurrency: -1})} {
+	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithRegistry("r.example", RegistryOptions{Concurrency: -1}), WithUserAgent("imglock/1\r\nX-Evil: 1")} {
 		if _, err := New(o); err == nil {
 			t.Error("invalid option accepted")
 		}
@@ -225,4 +225,42 @@ func TestProgressTickerStopsAtTotal(t *testing.T) {
 		t.Errorf("progress %v, want [1 2] and nothing after the last", got)
 	}
 	progressTicker(nil, 1)() // no callback: nothing to call
+}
+
+// TestUserAgentOnEveryRequest: the ping, the token request, HEADs, GETs of
+// manifests and of a config blob all name the client.
+func TestUserAgentOnEveryRequest(t *testing.T) {
+	reg := testregistry.Start(testregistry.WithTokenAuth())
+	defer reg.Close()
+	for _, ref := range []string{"acme/single:1", "acme/single:2"} {
+		if _, err := reg.Push(ref, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := reg.PushIndex("acme/multi:1", "m", "linux/amd64", "linux/arm64"); err != nil {
+		t.Fatal(err)
+	}
+	head := mustRef(t, reg.Addr+"/acme/single:1")
+	single := mustRef(t, reg.Addr+"/acme/single:2")
+	single.Platforms = []string{"linux/amd64"}
+	multi := mustRef(t, reg.Addr+"/acme/multi:1")
+	multi.Platforms = []string{"linux/arm64"}
+
+	reg.ResetCounts()
+	r := newTestResolver(t, WithUserAgent("imglock/v1.2.3"))
+	if _, err := r.Resolve(context.Background(), []Request{head, single, multi}); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, req := range reg.Requests() {
+		kinds[req.Kind] = true
+		if !strings.HasPrefix(req.UserAgent, "imglock/v1.2.3 go-containerregistry") {
+			t.Errorf("%s %s: User-Agent %q", req.Method, req.Path, req.UserAgent)
+		}
+	}
+	for _, k := range []string{"ping", "other", "head", "get", "blob"} {
+		if !kinds[k] {
+			t.Errorf("no %s request among %v; the test misses a kind", k, reg.Requests())
+		}
+	}
 }
