@@ -96,6 +96,20 @@ func (c *client) resolve(ctx context.Context, req Request) (Result, error) {
 // does not have.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoPlatform is wrapped by errors about a platform the image has no
+// manifest for.
+var ErrNoPlatform = errors.New("the image has no manifest for the platform")
+
+// noPlatformError is a platform the image lacks, in a message of its own.
+type noPlatformError struct{ msg string }
+
+func (e *noPlatformError) Error() string { return e.msg }
+func (e *noPlatformError) Unwrap() error { return ErrNoPlatform }
+
+func noPlatform(format string, args ...any) error {
+	return &noPlatformError{msg: fmt.Sprintf(format, args...)}
+}
+
 var errNoDigest = errors.New("registry answered HEAD without Docker-Content-Digest")
 
 // head asks for the digest a tag points at without downloading anything.
@@ -172,7 +186,7 @@ func (c *client) platformDigests(ctx context.Context, t target, req Request, bod
 		for _, want := range req.Platforms {
 			d, ok := pickPlatform(idx.Manifests, want)
 			if !ok {
-				return nil, fmt.Errorf("%s has no %s manifest (it has %s)", req.Ref, want, strings.Join(have, ", "))
+				return nil, noPlatform("%s has no %s manifest (it has %s)", req.Ref, want, strings.Join(have, ", "))
 			}
 			out[want] = d
 		}
@@ -189,7 +203,7 @@ func (c *client) platformDigests(ctx context.Context, t target, req Request, bod
 	got := platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
 	for _, want := range req.Platforms {
 		if !platformMatches(want, got) {
-			return nil, fmt.Errorf("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
+			return nil, noPlatform("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
 		}
 		out[want] = digest
 	}

@@ -50,14 +50,27 @@ type Result struct {
 }
 
 // Error is a failure to resolve one reference (or to reach its registry).
-// Callers branch on it to tell network failures from bad input.
+// Its DiagKind tells bad input from a registry or network failure.
 type Error struct {
 	Ref string // the reference being resolved, REPO:TAG
 	Err error
 }
 
+var _ diag.ExitKind = (*Error)(nil)
+
 func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
+
+// DiagKind is diag.Input when the registry answered that it does not have
+// the tag, the manifest or the platform asked for: the reference or the
+// configured platforms are wrong, and asking again will not help. Any
+// other failure is the registry's or the network's: diag.Registry.
+func (e *Error) DiagKind() diag.Kind {
+	if errors.Is(e.Err, ErrNotFound) || errors.Is(e.Err, ErrNoPlatform) {
+		return diag.Input
+	}
+	return diag.Registry
+}
 
 // Failures returns the *Error of each reference that failed in an error
 // Resolve returned, keyed by the reference as requested (Ref.String()).
