@@ -14,6 +14,7 @@ import (
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/version"
 )
 
 // Flag names shared by several commands.
@@ -37,7 +38,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "imglock",
 		Usage:   "pin the base images of your Dockerfiles in images.lock",
-		Version: version(),
+		Version: version.String(),
 		Description: `imglock keeps readable tags in Dockerfiles (FROM python:3.12-slim) and records,
 go.sum-style, the digest each tag resolved to in a committed images.lock.
 

@@ -4,18 +4,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/version"
 )
 
 // newResolver builds the registry resolver from the settings and the flags.
 func newResolver(c *cli.Context, cfg *config.Config) (resolve.Resolver, error) {
-	opts := []resolve.Option{}
+	opts := []resolve.Option{resolve.WithUserAgent(version.UserAgent())}
 	if cfg.Concurrency > 0 {
 		opts = append(opts, resolve.WithConcurrency(cfg.Concurrency))
 	}
@@ -31,13 +31,6 @@ func newResolver(c *cli.Context, cfg *config.Config) (resolve.Resolver, error) {
 		opts = append(opts, resolve.WithProgress(progressPrinter(c.App.ErrWriter)))
 	}
 	return resolve.New(opts...)
-}
-
-func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
 
 func isTerminal(w io.Writer) bool {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
@@ -90,8 +88,10 @@ func TestVerifyNonCanonicalLock(t *testing.T) {
 	}
 }
 
+// realResolver is the resolver imglock uses; TestMain keeps it from the
+// machine's credentials.
 func realResolver() (resolve.Resolver, error) {
-	return resolve.New(resolve.WithKeychain(authn.NewMultiKeychain()))
+	return resolve.New()
 }
 
 func TestTidy(t *testing.T) {

@@ -3,8 +3,7 @@ package resolve
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	_ "crypto/sha256" // godigest.FromBytes needs it registered
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	godigest "github.com/opencontainers/go-digest"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
 )
 
@@ -95,6 +96,20 @@ func (c *client) resolve(ctx context.Context, req Request) (Result, error) {
 // does not have.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoPlatform is wrapped by errors about a platform the image has no
+// manifest for.
+var ErrNoPlatform = errors.New("the image has no manifest for the platform")
+
+// noPlatformError is a platform the image lacks, in a message of its own.
+type noPlatformError struct{ msg string }
+
+func (e *noPlatformError) Error() string { return e.msg }
+func (e *noPlatformError) Unwrap() error { return ErrNoPlatform }
+
+func noPlatform(format string, args ...any) error {
+	return &noPlatformError{msg: fmt.Sprintf(format, args...)}
+}
+
 var errNoDigest = errors.New("registry answered HEAD without Docker-Content-Digest")
 
 // head asks for the digest a tag points at without downloading anything.
@@ -117,7 +132,7 @@ func (c *client) head(ctx context.Context, t target, id string) (string, error) 
 		return "", errNoDigest
 	}
 	if err := imageref.CheckDigest(d); err != nil {
-		return "", fmt.Errorf("registry answered an unusable Docker-Content-Digest %q: %w", truncate(d), err)
+		return "", fmt.Errorf("registry answered an unusable Docker-Content-Digest %s: %w", diag.Quote(d), err)
 	}
 	return d, nil
 }
@@ -142,9 +157,9 @@ func (c *client) getManifest(ctx context.Context, t target, id string) (body []b
 	if err != nil {
 		return nil, "", "", err
 	}
-	digest = sha256Digest(body)
+	digest = godigest.FromBytes(body).String()
 	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != digest {
-		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", truncate(h), digest)
+		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", diag.Printable(h, 80), digest)
 	}
 	if strings.HasPrefix(id, "sha256:") && id != digest {
 		return nil, "", "", fmt.Errorf("manifest %s has the digest %s", id, digest)
@@ -171,7 +186,7 @@ func (c *client) platformDigests(ctx context.Context, t target, req Request, bod
 		for _, want := range req.Platforms {
 			d, ok := pickPlatform(idx.Manifests, want)
 			if !ok {
-				return nil, fmt.Errorf("%s has no %s manifest (it has %s)", req.Ref, want, strings.Join(have, ", "))
+				return nil, noPlatform("%s has no %s manifest (it has %s)", req.Ref, want, strings.Join(have, ", "))
 			}
 			out[want] = d
 		}
@@ -188,7 +203,7 @@ func (c *client) platformDigests(ctx context.Context, t target, req Request, bod
 	got := platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
 	for _, want := range req.Platforms {
 		if !platformMatches(want, got) {
-			return nil, fmt.Errorf("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
+			return nil, noPlatform("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
 		}
 		out[want] = digest
 	}
@@ -215,7 +230,7 @@ func (c *client) getConfig(ctx context.Context, t target, digest string) (*v1.Co
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(digest, "sha256:") && sha256Digest(body) != digest {
+	if strings.HasPrefix(digest, "sha256:") && godigest.FromBytes(body).String() != digest {
 		return nil, fmt.Errorf("config blob does not match its digest %s", digest)
 	}
 	return v1.ParseConfigFile(bytes.NewReader(body))
@@ -243,11 +258,6 @@ func readLimited(r io.Reader, what string) ([]byte, error) {
 		return nil, fmt.Errorf("the %s is larger than %d bytes; refusing it", what, manifestLimit)
 	}
 	return body, nil
-}
-
-func sha256Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // isIndex tells an index from a manifest by its content, for registries
@@ -293,13 +303,6 @@ func pickPlatform(ms []v1.Descriptor, want string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func truncate(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
 
 // logTransport writes one line per request: never headers, which carry

@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -50,17 +50,27 @@ type Result struct {
 }
 
 // Error is a failure to resolve one reference (or to reach its registry).
-// Callers branch on it to tell network failures from bad input.
+// Its DiagKind tells bad input from a registry or network failure.
 type Error struct {
 	Ref string // the reference being resolved, REPO:TAG
 	Err error
 }
 
+var _ diag.ExitKind = (*Error)(nil)
+
 func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// DiagKind makes a resolution failure a registry failure (exit 3).
-func (e *Error) DiagKind() diag.Kind { return diag.Registry }
+// DiagKind is diag.Input when the registry answered that it does not have
+// the tag, the manifest or the platform asked for: the reference or the
+// configured platforms are wrong, and asking again will not help. Any
+// other failure is the registry's or the network's: diag.Registry.
+func (e *Error) DiagKind() diag.Kind {
+	if errors.Is(e.Err, ErrNotFound) || errors.Is(e.Err, ErrNoPlatform) {
+		return diag.Input
+	}
+	return diag.Registry
+}
 
 // Failures returns the *Error of each reference that failed in an error
 // Resolve returned, keyed by the reference as requested (Ref.String()).
@@ -108,44 +118,13 @@ type Remote struct {
 	registries  map[string]RegistryOptions
 	log         io.Writer
 	progress    func(done, total int)
+	userAgent   string
 }
 
 var _ Resolver = (*Remote)(nil)
 
 // Option configures a Remote.
 type Option func(*Remote) error
-
-// WithKeychain sets where credentials come from (default authn.DefaultKeychain).
-func WithKeychain(k authn.Keychain) Option {
-	return func(r *Remote) error {
-		if k == nil {
-			return errors.New("nil keychain")
-		}
-		r.keychain = k
-		return nil
-	}
-}
-
-// WithTransport sets the HTTP transport every request goes through; the
-// default one also bounds response headers (headerLimit), which a
-// replacement must do itself.
-func WithTransport(t http.RoundTripper) Option {
-	return func(r *Remote) error {
-		if t == nil {
-			return errors.New("nil transport")
-		}
-		r.base = t
-		return nil
-	}
-}
-
-// WithRetry sets how failed requests are retried (default DefaultRetryPolicy).
-func WithRetry(p RetryPolicy) Option {
-	return func(r *Remote) error {
-		r.retry = &p
-		return nil
-	}
-}
 
 // WithConcurrency bounds the requests in flight to one registry.
 func WithConcurrency(n int) Option {
@@ -170,18 +149,6 @@ func WithRegistry(host string, o RegistryOptions) Option {
 	}
 }
 
-// WithInsecure allows plain HTTP for the named registries (host[:port]).
-func WithInsecure(hosts ...string) Option {
-	return func(r *Remote) error {
-		for _, h := range hosts {
-			o := r.registries[h]
-			o.Insecure = true
-			r.registries[h] = o
-		}
-		return nil
-	}
-}
-
 // WithLog writes one line per HTTP request (method, URL, status, time) to
 // w. Headers are never written: they carry credentials.
 func WithLog(w io.Writer) Option {
@@ -191,7 +158,9 @@ func WithLog(w io.Writer) Option {
 	}
 }
 
-// WithProgress calls f as tags resolve, with the count done and the total.
+// WithProgress calls f as tags resolve, with the count done and the total:
+// one call at a time, with done rising by one each call; the last call has
+// done == total.
 func WithProgress(f func(done, total int)) Option {
 	return func(r *Remote) error {
 		r.progress = f
@@ -199,13 +168,23 @@ func WithProgress(f func(done, total int)) Option {
 	}
 }
 
+// WithUserAgent names the client in the User-Agent of every request
+// (ping, token, HEAD, GET), as PRODUCT/VERSION; go-containerregistry
+// appends its own name and version.
+func WithUserAgent(ua string) Option {
+	return func(r *Remote) error {
+		if strings.ContainsFunc(ua, unicode.IsControl) {
+			return fmt.Errorf("user agent %s has a control character", diag.Quote(ua))
+		}
+		r.userAgent = ua
+		return nil
+	}
+}
+
 // New returns a Remote resolver.
 func New(opts ...Option) (*Remote, error) {
-	base := remote.DefaultTransport.(*http.Transport).Clone()
-	base.MaxResponseHeaderBytes = headerLimit
 	r := &Remote{
 		keychain:    authn.DefaultKeychain,
-		base:        base,
 		concurrency: DefaultConcurrency,
 		registries:  map[string]RegistryOptions{},
 	}
@@ -218,7 +197,22 @@ func New(opts ...Option) (*Remote, error) {
 		p := DefaultRetryPolicy()
 		r.retry = &p
 	}
+	if r.base == nil {
+		r.base = newTransport(*r.retry)
+	}
 	return r, nil
+}
+
+// newTransport is go-containerregistry's default transport (proxies from
+// the environment, dial and TLS handshake timeouts, HTTP/2) with the
+// response headers bounded in size and in time: a registry that takes a
+// request and sends no headers within the policy's HeaderTimeout gets a
+// timeout error, a net.Error the retry transport retries.
+func newTransport(p RetryPolicy) *http.Transport {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = headerLimit
+	t.ResponseHeaderTimeout = p.withDefaults().HeaderTimeout
+	return t
 }
 
 // Resolve resolves each unique reference once, asking for the union of the
@@ -257,14 +251,8 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 		results []Result
 		errs    []error
 		wg      sync.WaitGroup
-		done    atomic.Int64
 	)
-	tick := func() {
-		n := done.Add(1)
-		if r.progress != nil {
-			r.progress(int(n), len(order))
-		}
-	}
+	tick := progressTicker(r.progress, len(order))
 	for ep, group := range byEndpoint {
 		wg.Add(1)
 		go func() {
@@ -281,6 +269,28 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 	sort.Slice(results, func(i, j int) bool { return results[i].Ref.String() < results[j].Ref.String() })
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return results, errors.Join(errs...)
+}
+
+// progressTicker returns the function each reference calls once it is
+// resolved or has failed. It calls f with the count done so far, one call
+// at a time and in order, so that a display never draws a stale count
+// over a later one nor anything after the last call (done == total),
+// which may clear it.
+func progressTicker(f func(done, total int), total int) func() {
+	if f == nil {
+		return func() {}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done == total {
+			return
+		}
+		done++
+		f(done, total)
+	}
 }
 
 // endpoint is the host requests for a registry go to: its mirror, if any.
@@ -361,7 +371,8 @@ func (r *Remote) plainHTTPAllowed(host string) bool {
 }
 
 // transportFor is the base transport for one host: the CA bundle configured
-// for it, request logging, and retries.
+// for it, request logging, retries, and the User-Agent. Every request to
+// the host and its token server goes through it.
 func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
 	t := r.base
 	if ca := r.registries[host].CAFile; ca != "" {
@@ -390,7 +401,7 @@ func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
 	if r.log != nil {
 		t = &logTransport{inner: t, w: r.log}
 	}
-	return NewRetryTransport(t, *r.retry), nil
+	return transport.NewUserAgent(NewRetryTransport(t, *r.retry), r.userAgent), nil
 }
 
 // connect pings the registry once and, when it asks for bearer tokens, fetches

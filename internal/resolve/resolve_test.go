@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/authn"
+	"time"
 
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
@@ -17,7 +18,6 @@ import (
 
 func newTestResolver(t testing.TB, opts ...Option) *Remote {
 	t.Helper()
-	opts = append([]Option{WithKeychain(authn.NewMultiKeychain())}, opts...)
 	r, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestResolveRefusesPlainHTTPOffLoopback(t *testing.T) {
 			t.Errorf("plainHTTPAllowed(%q) = %v, want %v", host, got, want)
 		}
 	}
-	r = newTestResolver(t, WithInsecure("10.0.0.1:5000"))
+	r = newTestResolver(t, WithRegistry("10.0.0.1:5000", RegistryOptions{Insecure: true}))
 	if !r.plainHTTPAllowed("10.0.0.1:5000") {
 		t.Error("a registry marked insecure is not allowed plain HTTP")
 	}
@@ -160,9 +160,107 @@ func TestResolveBoundsConcurrency(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithKeychain(nil)} {
+	for _, o := range []Option{WithConcurrency(0), WithTransport(nil), WithRegistry("r.example", RegistryOptions{Concurrency: -1}), WithUserAgent("imglock/1\r\nX-Evil: 1")} {
 		if _, err := New(o); err == nil {
 			t.Error("invalid option accepted")
+		}
+	}
+}
+
+// TestProgressSerialised: the progress callback, which draws on a
+// terminal, is called one call at a time, with the count rising by one,
+// and never after the call that reports everything done. Run with -race:
+// calls records without a lock of its own.
+func TestProgressSerialised(t *testing.T) {
+	regs := []*testregistry.Registry{testregistry.Start(), testregistry.Start()}
+	var refs []Request
+	for i, reg := range regs {
+		defer reg.Close()
+		for j := range 20 {
+			ref := fmt.Sprintf("p/img:%d", j)
+			if _, err := reg.Push(ref, fmt.Sprintf("%d %d", i, j)); err != nil {
+				t.Fatal(err)
+			}
+			refs = append(refs, mustRef(t, reg.Addr+"/"+ref))
+		}
+	}
+	down := testregistry.Start()
+	down.Close()
+	for j := range 5 {
+		refs = append(refs, mustRef(t, fmt.Sprintf("%s/gone/img:%d", down.Addr, j)))
+	}
+
+	var calls [][2]int
+	var inside atomic.Int32
+	progress := func(done, total int) {
+		if inside.Add(1) != 1 {
+			t.Error("progress called while another call was running")
+		}
+		calls = append(calls, [2]int{done, total})
+		time.Sleep(100 * time.Microsecond) // widen the window for an overlap
+		inside.Add(-1)
+	}
+	_, err := newTestResolver(t, WithProgress(progress), WithRetry(RetryPolicy{Attempts: 1})).Resolve(context.Background(), refs)
+	if err == nil {
+		t.Fatal("the references on the stopped registry resolved")
+	}
+	n := len(calls)
+	if n != len(refs) {
+		t.Fatalf("%d progress calls, want %d", n, len(refs))
+	}
+	for i, c := range calls {
+		if c != [2]int{i + 1, len(refs)} {
+			t.Fatalf("call %d was %v, want %v", i, c, [2]int{i + 1, len(refs)})
+		}
+	}
+}
+
+func TestProgressTickerStopsAtTotal(t *testing.T) {
+	var got []int
+	tick := progressTicker(func(done, total int) { got = append(got, done) }, 2)
+	for range 4 {
+		tick()
+	}
+	if !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("progress %v, want [1 2] and nothing after the last", got)
+	}
+	progressTicker(nil, 1)() // no callback: nothing to call
+}
+
+// TestUserAgentOnEveryRequest: the ping, the token request, HEADs, GETs of
+// manifests and of a config blob all name the client.
+func TestUserAgentOnEveryRequest(t *testing.T) {
+	reg := testregistry.Start(testregistry.WithTokenAuth())
+	defer reg.Close()
+	for _, ref := range []string{"acme/single:1", "acme/single:2"} {
+		if _, err := reg.Push(ref, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := reg.PushIndex("acme/multi:1", "m", "linux/amd64", "linux/arm64"); err != nil {
+		t.Fatal(err)
+	}
+	head := mustRef(t, reg.Addr+"/acme/single:1")
+	single := mustRef(t, reg.Addr+"/acme/single:2")
+	single.Platforms = []string{"linux/amd64"}
+	multi := mustRef(t, reg.Addr+"/acme/multi:1")
+	multi.Platforms = []string{"linux/arm64"}
+
+	reg.ResetCounts()
+	r := newTestResolver(t, WithUserAgent("imglock/v1.2.3"))
+	if _, err := r.Resolve(context.Background(), []Request{head, single, multi}); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, req := range reg.Requests() {
+		kinds[req.Kind] = true
+		if !strings.HasPrefix(req.UserAgent, "imglock/v1.2.3 go-containerregistry") {
+			t.Errorf("%s %s: User-Agent %q", req.Method, req.Path, req.UserAgent)
+		}
+	}
+	for _, k := range []string{"ping", "other", "head", "get", "blob"} {
+		if !kinds[k] {
+			t.Errorf("no %s request among %v; the test misses a kind", k, reg.Requests())
 		}
 	}
 }

@@ -13,26 +13,32 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // RetryPolicy says how often and how patiently a request is retried.
 // Zero fields take their defaults.
 type RetryPolicy struct {
-	Attempts       int           // total tries per request, including the first (default 5)
-	BaseDelay      time.Duration // first backoff (default 200ms); doubles each retry
-	MaxDelay       time.Duration // cap on one wait, including Retry-After (default 20s)
-	AttemptTimeout time.Duration // a try with no response headers by then is abandoned and retried (default 30s)
+	Attempts  int           // total tries per request, including the first (default 5)
+	BaseDelay time.Duration // first backoff (default 200ms); doubles each retry
+	MaxDelay  time.Duration // cap on one wait, including Retry-After (default 20s)
+
+	// HeaderTimeout is how long a try waits for the response headers
+	// before it is abandoned and retried (default 30s). It is the
+	// ResponseHeaderTimeout of the transport New builds: reading the body
+	// is bounded by the caller's context alone.
+	HeaderTimeout time.Duration
 }
 
 // DefaultRetryPolicy rides out a registry restart or a short rate limit
 // (waits of up to 0.2+0.4+0.8+1.6s) without stretching a real outage.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{
-		Attempts:       5,
-		BaseDelay:      200 * time.Millisecond,
-		MaxDelay:       20 * time.Second,
-		AttemptTimeout: 30 * time.Second,
+		Attempts:      5,
+		BaseDelay:     200 * time.Millisecond,
+		MaxDelay:      20 * time.Second,
+		HeaderTimeout: 30 * time.Second,
 	}
 }
 
@@ -47,8 +53,8 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxDelay <= 0 {
 		p.MaxDelay = d.MaxDelay
 	}
-	if p.AttemptTimeout <= 0 {
-		p.AttemptTimeout = d.AttemptTimeout
+	if p.HeaderTimeout <= 0 {
+		p.HeaderTimeout = d.HeaderTimeout
 	}
 	return p
 }
@@ -66,9 +72,15 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 }
 
 // NewRetryTransport retries GET and HEAD requests without a body on 429,
-// 500, 502, 503 and 504 answers and on connection errors, with backoff,
+// 500, 502, 503 and 504 answers, on connection errors and on timeouts
+// (such as the inner transport's ResponseHeaderTimeout), with backoff,
 // honouring Retry-After. Requests with a body pass through untouched: they
 // may not be safe to send twice.
+//
+// It is not go-containerregistry's retry transport because that one never
+// reads Retry-After: its maintainers would not retry rate limits without it
+// (google/go-containerregistry#1569) and closed a change that retried 429
+// (#1636); the 429 retries it has since gained still ignore the header.
 //
 // When it gives up on a status, it returns a *RetryError naming the last
 // status (and the registry's error message, if the body had one) and the
@@ -76,9 +88,7 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 // attempts" says more than the status alone, and a HEAD answer has no body
 // to read anyway. It gives up early, with the same error, when the next
 // wait would pass the context's deadline. Other answers (404 included) are
-// returned as they are. AttemptTimeout bounds the wait for response
-// headers only: reading the returned body is bounded by the caller's
-// context.
+// returned as they are.
 func NewRetryTransport(inner http.RoundTripper, p RetryPolicy) http.RoundTripper {
 	return &retryTransport{inner: inner, p: p.withDefaults()}
 }
@@ -109,9 +119,9 @@ func (e *RetryError) Error() string {
 	case e.RetryAfter > 0:
 		return fmt.Sprintf("%s: registry asked to retry after %s, past the deadline", what, e.RetryAfter)
 	case e.OutOfTime:
-		return fmt.Sprintf("%s after %d %s; no time left before the deadline to retry", what, e.Attempts, plural(e.Attempts, "attempt"))
+		return fmt.Sprintf("%s after %d %s; no time left before the deadline to retry", what, e.Attempts, diag.Plural(e.Attempts, "attempt"))
 	}
-	return fmt.Sprintf("%s after %d %s", what, e.Attempts, plural(e.Attempts, "attempt"))
+	return fmt.Sprintf("%s after %d %s", what, e.Attempts, diag.Plural(e.Attempts, "attempt"))
 }
 
 // Unwrap gives the last connection error and, when the deadline stopped
@@ -138,31 +148,13 @@ func (e *RetryError) last() string {
 	return e.Status
 }
 
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
-}
-
-// AttemptTimeoutError is one try that got no response headers in time.
-type AttemptTimeoutError struct{ After time.Duration }
-
-func (e *AttemptTimeoutError) Error() string {
-	return fmt.Sprintf("no response within %s", e.After)
-}
-
-// Timeout makes it a net.Error timeout, as a dial timeout is.
-func (e *AttemptTimeoutError) Timeout() bool   { return true }
-func (e *AttemptTimeoutError) Temporary() bool { return true }
-
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !replayable(req) {
 		return t.inner.RoundTrip(req)
 	}
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		resp, err := t.try(req)
+		resp, err := t.inner.RoundTrip(req)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			return resp, nil
 		}
@@ -196,48 +188,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w while waiting to retry %s", err, last.last())
 		}
 	}
-}
-
-// try makes one attempt, abandoning it when no response headers arrive
-// within AttemptTimeout. The attempt's context lives on until the body of
-// the response is closed, so reading the body is not cut off.
-func (t *retryTransport) try(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	timer := time.AfterFunc(t.p.AttemptTimeout, cancel)
-	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
-	fired := !timer.Stop()
-	if err != nil {
-		cancel()
-		if fired && req.Context().Err() == nil {
-			return nil, &AttemptTimeoutError{After: t.p.AttemptTimeout}
-		}
-		return nil, err
-	}
-	if fired {
-		// Headers arrived as the timer fired: the body is already cut off.
-		resp.Body.Close()
-		cancel()
-		if req.Context().Err() != nil {
-			return nil, req.Context().Err()
-		}
-		return nil, &AttemptTimeoutError{After: t.p.AttemptTimeout}
-	}
-	if resp.Body == nil {
-		resp.Body = http.NoBody
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelOnClose) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
 }
 
 // replayable: only requests that are safe to send twice and have no body
@@ -287,18 +237,9 @@ func discard(resp *http.Response) string {
 	if json.Unmarshal(body, &e) != nil || len(e.Errors) == 0 {
 		return ""
 	}
-	// Registry-controlled text: printable, one line, short.
-	msg := strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return ' '
-	}, e.Errors[0].Code+": "+e.Errors[0].Message)
-	msg = strings.TrimSuffix(strings.Join(strings.Fields(msg), " "), ":")
-	if len(msg) > 120 {
-		msg = msg[:120] + "..."
-	}
-	return msg
+	// Registry-controlled text: one line, printable, short.
+	msg := strings.Join(strings.Fields(e.Errors[0].Code+": "+e.Errors[0].Message), " ")
+	return diag.Printable(strings.TrimSuffix(msg, ":"), 120)
 }
 
 // parseRetryAfter reads delta-seconds or an HTTP-date.

@@ -15,15 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-
 	"github.com/imglock/imglock/internal/faultproxy"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testregistry"
 )
 
 // fastPolicy keeps backoffs short; Retry-After still sets its own waits.
-var fastPolicy = RetryPolicy{Attempts: 5, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Second, AttemptTimeout: 10 * time.Second}
+var fastPolicy = RetryPolicy{Attempts: 5, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Second, HeaderTimeout: 10 * time.Second}
 
 // scripted is a real HTTP server that answers each request with the next
 // of its handlers (the last one repeats), recording when requests came.
@@ -303,8 +301,8 @@ func TestStallAbandonedAndRetried(t *testing.T) {
 	p, digest := pushedBehindProxy(t)
 	p.Stall(1)
 	pol := fastPolicy
-	pol.AttemptTimeout = 200 * time.Millisecond
-	resp, err := do(t, context.Background(), NewRetryTransport(http.DefaultTransport, pol), http.MethodGet, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
+	pol.HeaderTimeout = 200 * time.Millisecond
+	resp, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodGet, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,8 +316,25 @@ func TestStallAbandonedAndRetried(t *testing.T) {
 	}
 }
 
-func TestAttemptTimeoutSparesTheBody(t *testing.T) {
-	// Headers at once, the body slowly: reading it outlasts AttemptTimeout.
+func TestStallGivesUpAsATimeout(t *testing.T) {
+	p, _ := pushedBehindProxy(t)
+	p.Stall(100)
+	pol := fastPolicy
+	pol.Attempts, pol.HeaderTimeout = 2, 100*time.Millisecond
+	_, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodHead, "http://"+p.Addr+"/v2/acme/base/manifests/1", nil)
+	var rerr *RetryError
+	var ne net.Error
+	if !errors.As(err, &rerr) || !errors.As(rerr.Err, &ne) || !ne.Timeout() ||
+		!strings.HasSuffix(err.Error(), ": net/http: timeout awaiting response headers after 2 attempts") {
+		t.Errorf("error %v, want a timeout after 2 attempts", err)
+	}
+	if got := p.Counts(); got["head"] != 2 {
+		t.Errorf("proxy saw %v, want 2 HEADs", got)
+	}
+}
+
+func TestHeaderTimeoutSparesTheBody(t *testing.T) {
+	// Headers at once, the body slowly: reading it outlasts HeaderTimeout.
 	s := serveScript(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
@@ -327,8 +342,8 @@ func TestAttemptTimeoutSparesTheBody(t *testing.T) {
 		io.WriteString(w, "late body")
 	})
 	pol := fastPolicy
-	pol.AttemptTimeout = 100 * time.Millisecond
-	resp, err := do(t, context.Background(), NewRetryTransport(http.DefaultTransport, pol), http.MethodGet, s.URL, nil)
+	pol.HeaderTimeout = 100 * time.Millisecond
+	resp, err := do(t, context.Background(), NewRetryTransport(newTransport(pol), pol), http.MethodGet, s.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +359,7 @@ func TestResolveThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(WithKeychain(authn.NewMultiKeychain()), WithRetry(fastPolicy))
+	r, err := New(WithRetry(fastPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,11 +376,48 @@ func TestResolveThroughFaults(t *testing.T) {
 		t.Errorf("proxy saw %v, want 3 HEADs", c)
 	}
 
+	// A stall: New's transport abandons the HEAD after HeaderTimeout and
+	// the retry gets the answer.
+	pol := fastPolicy
+	pol.HeaderTimeout = 200 * time.Millisecond
+	stalled, err := New(WithRetry(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ResetCounts()
+	p.Stall(1)
+	got, err = stalled.Resolve(context.Background(), []Request{{Ref: ref}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Digest != digest {
+		t.Errorf("got %v, want %s", got, digest)
+	}
+	if c := p.Counts(); c["head"] < 2 {
+		t.Errorf("proxy saw %v, want the stalled HEAD and its retry", c)
+	}
+
 	p.Fail(100, http.StatusServiceUnavailable, "")
 	_, err = r.Resolve(context.Background(), []Request{{Ref: ref}})
 	var rerr *Error
 	if !errors.As(err, &rerr) || !strings.HasPrefix(err.Error(), "resolving "+p.Addr+"/acme/base:1: ") ||
 		!strings.HasSuffix(err.Error(), ": 503 Service Unavailable after 5 attempts") {
 		t.Errorf("error %v", err)
+	}
+}
+
+func TestRegistryMessageIsOnePrintableLine(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}`, "UNAVAILABLE: try later"},
+		{`{"errors":[{"code":"DENIED","message":""}]}`, "DENIED"},
+		{`{"errors":[{"code":"X","message":"a\n\tb\u001b[2Jc"}]}`, `X: a b\x1b[2Jc`},
+		{`{"errors":[{"code":"X","message":"` + strings.Repeat("é", 100) + `"}]}`, "X: " + strings.Repeat("é", 58) + "..."},
+		{`not json`, ""},
+		{`{"errors":[]}`, ""},
+	} {
+		resp := &http.Response{Body: io.NopCloser(strings.NewReader(tc.body))}
+		if got := discard(resp); got != tc.want {
+			t.Errorf("discard(%s) = %q, want %q", tc.body, got, tc.want)
+		}
 	}
 }

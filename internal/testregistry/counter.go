@@ -3,14 +3,25 @@ package testregistry
 import (
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 )
 
-// Counter counts registry requests by kind. Its zero value is ready.
+// Counter counts registry requests by kind and keeps what each said of
+// itself. Its zero value is ready.
 type Counter struct {
-	mu     sync.Mutex
-	counts map[string]int
+	mu       sync.Mutex
+	counts   map[string]int
+	requests []Request
+}
+
+// Request is one request a Counter counted.
+type Request struct {
+	Kind      string // as Kind classifies it
+	Method    string
+	Path      string
+	UserAgent string
 }
 
 // Count records one request.
@@ -20,8 +31,18 @@ func (c *Counter) Count(req *http.Request) {
 	if c.counts == nil {
 		c.counts = map[string]int{}
 	}
-	c.counts[Kind(req)]++
+	kind := Kind(req)
+	c.counts[kind]++
 	c.counts["total"]++
+	c.requests = append(c.requests, Request{Kind: kind, Method: req.Method, Path: req.URL.Path, UserAgent: req.UserAgent()})
+}
+
+// Requests returns the requests counted since the last ResetCounts, in
+// the order they came.
+func (c *Counter) Requests() []Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.requests)
 }
 
 // Counts returns the requests counted since the last ResetCounts, by kind,
@@ -32,11 +53,12 @@ func (c *Counter) Counts() map[string]int {
 	return maps.Clone(c.counts)
 }
 
-// ResetCounts zeroes the counts.
+// ResetCounts zeroes the counts and forgets the requests.
 func (c *Counter) ResetCounts() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.counts = nil
+	c.requests = nil
 }
 
 // Kind classifies a registry request: ping, head (manifest), get (manifest),

@@ -1,6 +1,7 @@
 // Package testregistry runs go-containerregistry's registry in-process on
-// loopback for tests and benchmarks, counts the requests it serves by kind,
-// and pushes small real images (with an os/architecture config) to it.
+// loopback for tests and benchmarks, optionally behind bearer-token auth,
+// counts the requests it serves by kind, and pushes small real images
+// (with an os/architecture config) to it.
 package testregistry
 
 import (
@@ -31,10 +32,31 @@ type Registry struct {
 	paused atomic.Bool // true while the harness itself talks to the registry
 }
 
+// Option configures a registry Start starts.
+type Option func(*settings)
+
+type settings struct{ tokens bool }
+
+// WithTokenAuth makes the registry ask for a bearer token, as Docker Hub
+// and most public registries do: a request without one is answered 401
+// with a challenge naming the registry's own /token endpoint, which gives
+// a token to anyone who asks.
+func WithTokenAuth() Option { return func(s *settings) { s.tokens = true } }
+
+// token is the one bearer token WithTokenAuth's /token hands out.
+const token = "testregistry-token"
+
 // Start starts a registry on a free loopback port.
-func Start() *Registry {
+func Start(opts ...Option) *Registry {
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
 	r := &Registry{}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var inner http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if set.tokens {
+		inner = tokenAuth(inner)
+	}
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !r.paused.Load() {
 			r.Count(req)
@@ -43,6 +65,26 @@ func Start() *Registry {
 	}))
 	r.Addr = r.server.Listener.Addr().(*net.TCPAddr).String()
 	return r
+}
+
+// tokenAuth serves /token and lets through only requests bearing its token.
+func tokenAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/token" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"token":%q,"access_token":%q,"expires_in":300}`, token, token)
+			return
+		}
+		if req.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="testregistry"`, req.Host))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // Close stops the registry; later requests to Addr are refused.
