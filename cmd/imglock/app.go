@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -100,14 +101,25 @@ func openWorkspace(c *cli.Context) (*workspace, error) {
 			return nil, err
 		}
 	}
-	args, err := buildArgs(c.StringSlice(flagBuildArg))
+	flagArgs, err := buildArgs(c.StringSlice(flagBuildArg))
 	if err != nil {
 		return nil, err
 	}
-	variants := make([]map[string]string, len(cfg.Variants))
-	for i, v := range cfg.Variants {
-		variants[i] = v.BuildArgs
+	// project.Options holds one set of build args for every Dockerfile: the
+	// global ones and those of [[dockerfile]] tables for every path (the
+	// legacy [[variant]] tables among them), under the command line's.
+	args := maps.Clone(cfg.BuildArgs)
+	if args == nil {
+		args = map[string]string{}
 	}
+	var variants []map[string]string
+	for _, d := range cfg.Dockerfiles {
+		if d.Path == "**" {
+			maps.Copy(args, d.BuildArgs)
+			variants = append(variants, d.Variants...)
+		}
+	}
+	maps.Copy(args, flagArgs)
 	return &workspace{
 		cfg: cfg,
 		opts: project.Options{

@@ -20,7 +20,7 @@ func (w *workspace) timeout(c *cli.Context) time.Duration {
 	case c.IsSet(flagTimeout):
 		return c.Duration(flagTimeout)
 	case w.cfg.Timeout > 0:
-		return time.Duration(w.cfg.Timeout)
+		return w.cfg.Timeout
 	}
 	return defaultTimeout
 }
