@@ -101,6 +101,9 @@ func openWorkspace(c *cli.Context) (*workspace, error) {
 			return nil, err
 		}
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, w)
+	}
 	flagArgs, err := buildArgs(c.StringSlice(flagBuildArg))
 	if err != nil {
 		return nil, err
