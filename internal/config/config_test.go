@@ -209,6 +209,8 @@ compose = [{ path = "x", env-file = [] }]
 		`imglock.toml:2:33: unknown key "buildargs"; did you mean "build-args"?`,
 		`imglock.toml:3:26: unknown key "env-file"; did you mean "env-files"?`,
 	}},
+	{"a registry setting outside its table", "mirror = 'mirror.gcr.io'\n",
+		[]string{`imglock.toml:1:1: unknown key "mirror"`}},
 	{"unknown key in a dotted key", `registries."docker.io".insecur = true`,
 		[]string{`imglock.toml:1:1: unknown key "insecur" in registries."docker.io"; did you mean "insecure"?`}},
 

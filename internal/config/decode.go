@@ -251,7 +251,7 @@ func suggest(name string, types ...reflect.Type) string {
 		}
 		for _, f := range fields(t) {
 			k := f.Tag.Get("toml")
-			if d := distance(strings.ToLower(name), k); d <= max(1, len(k)/3) && (best == "" || d < bestDist) {
+			if d := distance(strings.ToLower(name), k); k != name && d <= max(1, len(k)/3) && (best == "" || d < bestDist) {
 				best, bestDist = k, d
 			}
 		}
