@@ -37,19 +37,23 @@ const MaxSize = 64 << 10
 
 // Config is a configuration file's content. The zero value is the default.
 type Config struct {
-	Include, Exclude, Platforms []string // globs added to discovery, globs skipped, platforms recorded
-	Timeout, MinAge             time.Duration
-	Concurrency                 int // requests in flight per registry; 0: the default
-	IgnoreUnusedPlatforms       bool
-	BuildArgs                   map[string]string // for every Dockerfile
+	Include   []string      `toml:"include"`   // globs added to default discovery
+	Exclude   []string      `toml:"exclude"`   // globs discovery skips
+	Platforms []string      `toml:"platforms"` // evaluated and recorded
+	Timeout   time.Duration `toml:"-"`
+	MinAge    time.Duration `toml:"-"` // upgrade takes no digest younger than this
+	// Concurrency is the requests in flight per registry; 0: the default.
+	Concurrency           int               `toml:"concurrency"`
+	IgnoreUnusedPlatforms bool              `toml:"ignore-unused-platforms"`
+	BuildArgs             map[string]string `toml:"build-args"` // for every Dockerfile
 	// Dockerfiles are the [[dockerfile]] tables in file order, after one
 	// with path "**" holding the deprecated [[variant]] tables, if any.
-	Dockerfiles []PathSettings
-	Compose     []ComposeSettings
-	Bake        Bake
-	Registries  map[string]Registry // by canonical host: docker.io, not index.docker.io
-	Warnings    diag.List           // deprecations and the like
-	File        string              // the file it came from ("" when none)
+	Dockerfiles []PathSettings      `toml:"dockerfile"`
+	Compose     []ComposeSettings   `toml:"compose"`
+	Bake        Bake                `toml:"bake"`
+	Registries  map[string]Registry `toml:"registries"` // by canonical host: docker.io, not index.docker.io
+	Warnings    diag.List           `toml:"-"`          // deprecations and the like
+	File        string              `toml:"-"`          // the file it came from ("" when none)
 }
 
 // PathSettings are the settings of the Dockerfiles that Path matches.

@@ -17,19 +17,10 @@ import (
 // document is a file as decoded. Durations stay text, so that a bad one is
 // reported with the other invalid values instead of stopping the decoder.
 type document struct {
-	Include               []string            `toml:"include"`
-	Exclude               []string            `toml:"exclude"`
-	Platforms             []string            `toml:"platforms"`
-	Timeout               duration            `toml:"timeout"`
-	Concurrency           int                 `toml:"concurrency"`
-	MinAge                duration            `toml:"min-age"`
-	IgnoreUnusedPlatforms bool                `toml:"ignore-unused-platforms"`
-	BuildArgs             map[string]string   `toml:"build-args"`
-	Dockerfile            []PathSettings      `toml:"dockerfile"`
-	Compose               []ComposeSettings   `toml:"compose"`
-	Bake                  Bake                `toml:"bake"`
-	Registries            map[string]Registry `toml:"registries"`
-	Variant               []legacyVariant     `toml:"variant"` // deprecated
+	Config
+	Timeout duration        `toml:"timeout"`
+	MinAge  duration        `toml:"min-age"`
+	Variant []legacyVariant `toml:"variant"` // deprecated
 }
 
 type duration string
@@ -184,7 +175,7 @@ func fields(t reflect.Type) []reflect.StructField {
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	return slices.DeleteFunc(reflect.VisibleFields(t), func(f reflect.StructField) bool { return f.Tag.Get("toml") == "-" })
+	return slices.DeleteFunc(reflect.VisibleFields(t), func(f reflect.StructField) bool { return f.Anonymous || f.Tag.Get("toml") == "-" })
 }
 
 // resolve follows key from the document's root to the type of its value,

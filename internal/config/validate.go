@@ -18,8 +18,8 @@ import (
 // convert checks the decoded document and returns its Config, with a
 // problem at the key of each invalid value.
 func (p *problems) convert(d *document, ix *index, machine bool) *Config {
-	c := &Config{Include: d.Include, Exclude: d.Exclude, Platforms: d.Platforms, Concurrency: d.Concurrency,
-		IgnoreUnusedPlatforms: d.IgnoreUnusedPlatforms, BuildArgs: d.BuildArgs, Bake: d.Bake, File: p.file}
+	c := d.Config
+	c.File, c.Dockerfiles = p.file, nil
 	for _, f := range fields(docType) {
 		key := f.Tag.Get("toml")
 		if at := ix.at(keyPath("").key(key)); machine && at.line > 0 && key != "registries" && key != "timeout" && key != "concurrency" {
@@ -44,7 +44,7 @@ func (p *problems) convert(d *document, ix *index, machine bool) *Config {
 		}
 		c.Dockerfiles = append(c.Dockerfiles, legacy)
 	}
-	for i, s := range d.Dockerfile {
+	for i, s := range d.Dockerfiles {
 		at := keyPath(".\"dockerfile\"").elem(i)
 		s.Line = p.path(ix, at, "dockerfile", s.Path)
 		p.each(ix, at.key("platforms"), s.Platforms, imageref.CheckPlatform)
@@ -55,16 +55,15 @@ func (p *problems) convert(d *document, ix *index, machine bool) *Config {
 		}
 		c.Dockerfiles = append(c.Dockerfiles, s)
 	}
-	for i, s := range d.Compose {
-		at := keyPath(".\"compose\"").elem(i)
+	for i := range c.Compose {
+		s, at := &c.Compose[i], keyPath(".\"compose\"").elem(i)
 		s.Line = p.path(ix, at, "compose", s.Path)
 		p.each(ix, at.key("env-files"), s.EnvFiles, nonEmpty("env-file"))
 		p.each(ix, at.key("profiles"), s.Profiles, nonEmpty("profile"))
-		c.Compose = append(c.Compose, s)
 	}
 	c.Registries = p.registries(ix, d.Registries)
 	c.Warnings = p.warnings
-	return c
+	return &c
 }
 
 // registries checks each registry and keys it by its canonical host.
