@@ -90,6 +90,8 @@ dockerfile = [{ path = "a/**", build-args = { A = "1" } }, { path = "b", variant
 			}}},
 		{"a table for an array of tables", "[dockerfile]\npath = 'x'\n",
 			&Config{Dockerfiles: []PathSettings{{Path: "x", Line: 1}}}},
+		{"dotted keys for an array of tables", "dockerfile.path = 'x'\ndockerfile.variants.A = '1'\n",
+			&Config{Dockerfiles: []PathSettings{{Path: "x", Variants: []map[string]string{{"A": "1"}}, Line: 1}}}},
 		{"bounds", "concurrency = 1024\ntimeout = \"0s\"\nmin-age = '0s'\n[registries.\"127.0.0.1:65535\"]\nconcurrency = 0\n",
 			&Config{Concurrency: 1024, Registries: map[string]Registry{"127.0.0.1:65535": {Fallback: true, Source: map[string]string{"concurrency": "imglock.toml:5"}}}}},
 		{"Docker Hub's other names", "[registries.\"index.docker.io\"]\ninsecure = true\n[registries.\"registry-1.docker.io.example\"]\n",
@@ -346,6 +348,8 @@ path = "a/[b"
 		`imglock.toml:5:19: empty target name`,
 		`imglock.toml:7:1: invalid path pattern "a/[b": bad glob syntax`,
 	}},
+	{"empty build-arg name in a table for an array", "[[dockerfile]]\npath = 'a'\nvariants.\"\" = ''\n[[dockerfile]]\npath = 'b'\n[dockerfile.variants]\n'' = ''\n",
+		[]string{`imglock.toml:3:10: empty build-arg name`, `imglock.toml:7:1: empty build-arg name`}},
 	{"empty inline dockerfile table", "dockerfile = [{}]\n",
 		[]string{`imglock.toml:1:15: path is required in every [[dockerfile]]`}},
 	{"compose and bake", `[[compose]]

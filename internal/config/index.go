@@ -93,6 +93,10 @@ func (ix *index) value(path keyPath, t reflect.Type, v *unstable.Node) {
 // child resolves key k of the value at path, of type t, and records where
 // it is written; t is nil for a key go-toml reports as unknown.
 func (ix *index) child(path keyPath, t reflect.Type, k *unstable.Node) (keyPath, reflect.Type) {
+	if t.Kind() == reflect.Slice { // go-toml decodes a table for an array as its one element
+		path, t = path.elem(0), t.Elem()
+		ix.set(path, k)
+	}
 	name, t := field(t, string(k.Data))
 	if t == nil {
 		return "", nil
