@@ -87,7 +87,7 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return project.Open(project.Options{
+	p, err := project.Open(project.Options{
 		Root:       c.String(flagChdir),
 		LockFile:   c.String(flagLockfile),
 		ConfigFile: c.String(flagConfig),
@@ -96,6 +96,13 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 		BuildArgs:  args,
 		Resolver:   func(cfg *config.Config) (resolve.Resolver, error) { return newResolver(c, cfg) },
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Config.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, w)
+	}
+	return p, nil
 }
 
 // withNetwork runs fn with the context of a run's network work, bounded
@@ -107,7 +114,7 @@ func withNetwork(c *cli.Context, p *project.Project, fn func(context.Context) er
 	case c.IsSet(flagTimeout):
 		timeout = c.Duration(flagTimeout)
 	case p.Config.Timeout > 0:
-		timeout = time.Duration(p.Config.Timeout)
+		timeout = p.Config.Timeout
 	}
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
 	defer cancel()

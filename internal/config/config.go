@@ -1,20 +1,28 @@
-// Package config reads imglock.toml, the optional file that tunes which
-// Dockerfiles imglock scans, which platforms it records, how it talks to
-// registries and which extra build-arg sets it locks. Without the file the
-// defaults apply, so most repositories never need one.
+// Package config reads imglock.toml, the optional file that says which files
+// imglock scans, which platforms it records, the build args, platforms and
+// targets of Dockerfiles by path, and how it talks to registries; and the
+// machine-wide file of registry settings. Without them the defaults apply.
+//
+// Problems are go-toml's own, made readable: a syntax error alone, or the
+// first value of the wrong type, or else every unknown key and every invalid
+// value, each at its LINE:COL.
 package config
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/imglock/imglock/internal/diag"
 )
 
 // FileName is the configuration file's name at the repository root.
@@ -23,122 +31,117 @@ const FileName = "imglock.toml"
 // MaxConcurrency bounds the requests in flight per registry.
 const MaxConcurrency = 1024
 
-// Config is the content of imglock.toml. The zero value is the default.
+// MaxSize bounds the file: no configuration needs more, and go-toml scans
+// the file up to each problem to position it.
+const MaxSize = 64 << 10
+
+// Config is a configuration file's content. The zero value is the default.
 type Config struct {
-	// Include holds doublestar globs of Dockerfiles, relative to the
-	// repository root; when set, it replaces the default discovery.
-	Include []string `toml:"include"`
-	// Exclude holds doublestar globs that discovery skips, in addition to
-	// .git, vendor, node_modules and testdata.
-	Exclude []string `toml:"exclude"`
-	// Platforms are the platforms, such as "linux/amd64" or "linux/arm/v7",
-	// whose per-platform digests are recorded.
-	Platforms []string `toml:"platforms"`
-	// Timeout is the overall deadline for network work; 0 leaves the
-	// caller's default.
-	Timeout Duration `toml:"timeout"`
-	// Concurrency is the number of requests in flight per registry; 0
-	// leaves the caller's default.
-	Concurrency int `toml:"concurrency"`
-	// Registries holds per-registry settings, keyed by host[:port] as the
-	// registry appears in image names ("docker.io", "localhost:5000").
-	Registries map[string]Registry `toml:"registries"`
-	// Variants are extra build-arg sets whose references are locked too.
-	Variants []Variant `toml:"variant"`
+	Include   []string      `toml:"include"`   // globs added to default discovery
+	Exclude   []string      `toml:"exclude"`   // globs discovery skips
+	Platforms []string      `toml:"platforms"` // evaluated and recorded
+	Timeout   time.Duration `toml:"-"`
+	MinAge    time.Duration `toml:"-"` // upgrade takes no digest younger than this
+	// Concurrency is the requests in flight per registry; 0: the default.
+	Concurrency           int               `toml:"concurrency"`
+	IgnoreUnusedPlatforms bool              `toml:"ignore-unused-platforms"`
+	BuildArgs             map[string]string `toml:"build-args"` // for every Dockerfile
+	// Dockerfiles are the [[dockerfile]] tables in file order, after one
+	// with path "**" holding the deprecated [[variant]] tables, if any.
+	Dockerfiles []PathSettings      `toml:"dockerfile"`
+	Compose     []ComposeSettings   `toml:"compose"`
+	Bake        Bake                `toml:"bake"`
+	Registries  map[string]Registry `toml:"registries"` // by canonical host: docker.io, not index.docker.io
+	Warnings    diag.List           `toml:"-"`          // deprecations and the like
+	File        string              `toml:"-"`          // the file it came from ("" when none)
 }
 
-// Registry holds the settings of one registry.
+// PathSettings are the settings of the Dockerfiles that Path matches.
+type PathSettings struct {
+	Path      string              `toml:"path"` // doublestar glob, relative to the repository root
+	BuildArgs map[string]string   `toml:"build-args"`
+	Platforms []string            `toml:"platforms"`
+	Targets   []string            `toml:"targets"`  // default: every stage
+	Variants  []map[string]string `toml:"variants"` // extra build-arg sets
+	Line      int                 `toml:"-"`        // of the table
+}
+
+// ComposeSettings are the settings of the compose files that Path matches.
+type ComposeSettings struct {
+	Path     string   `toml:"path"`
+	EnvFiles []string `toml:"env-files"`
+	Profiles []string `toml:"profiles"` // default: every profile
+	Line     int      `toml:"-"`
+}
+
+// Bake says which bake files to read; default: those buildx reads.
+type Bake struct {
+	Files   []string `toml:"files"`
+	Disable bool     `toml:"disable"`
+}
+
+// Registry holds the settings of one registry, which apply to its mirror.
 type Registry struct {
-	// Insecure allows plain HTTP.
-	Insecure bool `toml:"insecure"`
-	// Mirror is a host[:port] through which this registry's tags are
-	// resolved; the lock still names the original registry.
-	Mirror string `toml:"mirror"`
-	// Concurrency overrides Config.Concurrency for this registry.
-	Concurrency int `toml:"concurrency"`
-	// CA is a PEM bundle of CA certificates to trust. Load makes a relative
-	// path absolute, relative to the configuration file's directory.
-	CA string `toml:"ca"`
+	Mirror      string            `toml:"mirror"`   // HOST[:PORT][/PATH]
+	Fallback    bool              `toml:"fallback"` // to the registry when the mirror fails
+	Insecure    bool              `toml:"insecure"` // plain HTTP allowed
+	CA          string            `toml:"ca"`       // PEM bundle; Load makes it absolute
+	Concurrency int               `toml:"concurrency"`
+	Source      map[string]string `toml:"-"` // setting key -> "FILE:LINE" where it was set
 }
 
-// Variant is one extra set of build arguments.
-type Variant struct {
-	BuildArgs map[string]string `toml:"build-args"`
+// Settings are the effective settings of one Dockerfile.
+type Settings struct {
+	BuildArgs          map[string]string
+	Platforms, Targets []string
+	Variants           []map[string]string // each evaluated besides the plain build
 }
 
-// Duration is a time.Duration written as a Go duration string ("90s", "2m").
-type Duration time.Duration
+// Load reads the configuration file at path; a missing file is the default.
+// The problems of a file that is read are a diag.List.
+func Load(path string) (*Config, error) { return load(path, false) }
 
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
+// LoadMachine reads the machine-wide file, which may hold only registries,
+// timeout and concurrency. A missing file, or path "", is the default.
+func LoadMachine(path string) (*Config, error) {
+	if path == "" {
+		return &Config{}, nil
 	}
-	*d = Duration(v)
-	return nil
+	return load(path, true)
 }
 
-// MarshalText formats d as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) {
-	return []byte(d.String()), nil
-}
-
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// Error is a problem at a position in a configuration file.
-type Error struct {
-	File      string
-	Line, Col int // 1-based; 0 when unknown
-	Msg       string
-}
-
-func (e *Error) Error() string {
-	switch {
-	case e.Line == 0:
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
-	case e.Col == 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+// MachinePath is $XDG_CONFIG_HOME/imglock/config.toml, by default
+// ~/.config/imglock/config.toml; "" without a home directory.
+func MachinePath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if !filepath.IsAbs(dir) { // as the XDG spec says, a relative one is ignored
+		home, err := os.UserHomeDir()
+		if err != nil || home == "" {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	return filepath.Join(dir, "imglock", "config.toml")
 }
 
-// RegistryConcurrency returns the number of requests in flight allowed for
-// host: its own setting, else Config.Concurrency, else def.
-func (c *Config) RegistryConcurrency(host string, def int) int {
-	if c == nil {
-		return def
-	}
-	if r, ok := c.Registries[host]; ok && r.Concurrency > 0 {
-		return r.Concurrency
-	}
-	if c.Concurrency > 0 {
-		return c.Concurrency
-	}
-	return def
-}
-
-// Load reads and parses the configuration file at path. A missing file is
-// the default configuration. A relative CA path is made absolute against
-// the file's directory, so it does not depend on the working directory.
-func Load(path string) (*Config, error) {
+func load(path string, machine bool) (*Config, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{}, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, err
 	}
-	// One byte more than Parse accepts is enough to reject a huge file.
+	defer f.Close()
+	// One byte more than parse accepts is enough to reject a huge file.
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(path, data)
+	c, err := parse(path, data, machine)
 	if err != nil {
 		return nil, err
 	}
+	// A CA path is relative to the file, not to the working directory.
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, err
@@ -152,86 +155,107 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// document mirrors Config for decoding, with the timeout kept as text so a
-// bad duration is reported with the other validation errors instead of
-// stopping the decoder.
-type document struct {
-	Include     []string            `toml:"include"`
-	Exclude     []string            `toml:"exclude"`
-	Platforms   []string            `toml:"platforms"`
-	Timeout     string              `toml:"timeout"`
-	Concurrency int                 `toml:"concurrency"`
-	Registries  map[string]Registry `toml:"registries"`
-	Variants    []Variant           `toml:"variant"`
+// Parse parses the content of a configuration file; name is used in
+// messages. The error is a diag.List.
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
+
+// ForDockerfile returns the settings of the Dockerfile at path (slash-
+// separated, relative to the root): the global build args and platforms,
+// refined by each matching [[dockerfile]] in turn. Build args merge key by
+// key, platforms and targets replace earlier ones when set, variants add up.
+func (c *Config) ForDockerfile(path string) Settings {
+	if c == nil {
+		return Settings{}
+	}
+	s := Settings{BuildArgs: maps.Clone(c.BuildArgs), Platforms: c.Platforms}
+	for _, d := range c.Dockerfiles {
+		if ok, _ := doublestar.Match(d.Path, path); ok {
+			if s.BuildArgs == nil && d.BuildArgs != nil {
+				s.BuildArgs = map[string]string{}
+			}
+			maps.Copy(s.BuildArgs, d.BuildArgs)
+			s.Platforms, s.Targets = orSet(d.Platforms, s.Platforms), orSet(d.Targets, s.Targets)
+			s.Variants = append(s.Variants, d.Variants...)
+		}
+	}
+	return s
 }
 
-var utf8BOM = []byte("\xEF\xBB\xBF")
-
-// MaxSize bounds the file: no configuration needs more, and the decoder's
-// error reporting is quadratic in the size of the file.
-const MaxSize = 64 << 10
-
-// Parse parses the content of a configuration file; name is used in error
-// messages. Errors are an errors.Join of *Error values, one per problem, in
-// the order of the file: a syntax error alone, else every value of the
-// wrong type, else every unknown key and invalid value.
-func Parse(name string, data []byte) (*Config, error) {
-	// Editors on Windows may save a BOM, which TOML does not allow.
-	data = bytes.TrimPrefix(data, utf8BOM)
-	errs := &errorList{file: name}
-	if len(data) > MaxSize {
-		// Load reads one byte past the limit, so the size is not known:
-		// point at where the file crosses the limit.
-		line := 1 + bytes.Count(data[:MaxSize], []byte("\n"))
-		col := MaxSize - bytes.LastIndexByte(data[:MaxSize], '\n')
-		errs.add(pos{line, col}, "file too large: at most %d bytes allowed", MaxSize)
-		return nil, errs.err()
+// ForCompose returns the settings of the compose file at path: each
+// matching [[compose]] replaces the lists it sets; Line is the last one's.
+func (c *Config) ForCompose(path string) ComposeSettings {
+	s := ComposeSettings{Path: path}
+	if c == nil {
+		return s
 	}
-
-	ix, perr := buildIndex(data)
-	if perr != nil {
-		// The decoder parses the same way and positions the error.
-		if err := decode(data, &document{}); err != nil {
-			errs.decodeError(err)
-		} else {
-			errs.add(pos{}, "%s", perr.Error())
-		}
-		return nil, errs.err()
-	}
-	checkTypes(ix, errs)
-	if len(errs.list) > 0 {
-		return nil, errs.err()
-	}
-
-	var doc document
-	if err := decode(data, &doc); err != nil {
-		var missing *toml.StrictMissingError
-		if !errors.As(err, &missing) {
-			errs.decodeError(err)
-			return nil, errs.err()
-		}
-		// The rest of the document was decoded: report the unknown keys
-		// along with any invalid values.
-		for i := range missing.Errors {
-			unknownKey(ix, &missing.Errors[i], errs)
+	for _, d := range c.Compose {
+		if ok, _ := doublestar.Match(d.Path, path); ok {
+			s.EnvFiles, s.Profiles, s.Line = orSet(d.EnvFiles, s.EnvFiles), orSet(d.Profiles, s.Profiles), d.Line
 		}
 	}
-	miscased(ix, errs)
-	c := &Config{
-		Include:     doc.Include,
-		Exclude:     doc.Exclude,
-		Platforms:   doc.Platforms,
-		Concurrency: doc.Concurrency,
-		Registries:  doc.Registries,
-		Variants:    doc.Variants,
-	}
-	validate(c, &doc, ix, errs)
-	if len(errs.list) > 0 {
-		return nil, errs.err()
-	}
-	return c, nil
+	return s
 }
 
-func decode(data []byte, v any) error {
-	return toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(v)
+// orSet is set unless it was not set (nil), else old.
+func orSet(set, old []string) []string {
+	if set != nil {
+		return set
+	}
+	return old
+}
+
+// Registry returns the settings of a registry host as image names write it
+// (index.docker.io is docker.io); without any, the defaults.
+func (c *Config) Registry(host string) Registry {
+	if c != nil {
+		if r, ok := c.Registries[canonicalHost(host)]; ok {
+			return r
+		}
+	}
+	return Registry{Fallback: true}
+}
+
+// Merge returns the machine-wide settings overlaid with the repository's,
+// which win key by key: per registry, per setting. It modifies neither.
+func Merge(machine, repo *Config) *Config {
+	if machine == nil || repo == nil {
+		return cmp.Or(repo, machine)
+	}
+	out := *repo
+	out.Timeout, out.Concurrency = cmp.Or(repo.Timeout, machine.Timeout), cmp.Or(repo.Concurrency, machine.Concurrency)
+	out.Warnings = append(slices.Clip(machine.Warnings), repo.Warnings...)
+	out.Registries = maps.Clone(machine.Registries)
+	for host, r := range repo.Registries {
+		m, ok := out.Registries[host]
+		if !ok {
+			m = Registry{Fallback: true}
+		}
+		m.Source = maps.Clone(m.Source)
+		if m.Source == nil {
+			m.Source = map[string]string{}
+		}
+		for k, src := range r.Source {
+			f := registryFields[k]
+			reflect.ValueOf(&m).Elem().FieldByName(f).Set(reflect.ValueOf(r).FieldByName(f))
+			m.Source[k] = src
+		}
+		if out.Registries == nil {
+			out.Registries = map[string]Registry{}
+		}
+		out.Registries[host] = m
+	}
+	return &out
+}
+
+// registryFields are the settings of a registry: key -> Registry field.
+var registryFields = map[string]string{
+	"mirror": "Mirror", "fallback": "Fallback", "insecure": "Insecure", "ca": "CA", "concurrency": "Concurrency",
+}
+
+// canonicalHost is the one name of a registry that has several.
+func canonicalHost(host string) string {
+	if host == "index.docker.io" || host == "registry-1.docker.io" {
+		return "docker.io"
+	}
+	return host
 }

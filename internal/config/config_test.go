@@ -23,25 +23,38 @@ func TestParseFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		Include:     []string{"docker/**/*.Dockerfile", "Dockerfile"},
-		Exclude:     []string{"examples/**"},
-		Platforms:   []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
-		Timeout:     Duration(2 * time.Minute),
-		Concurrency: 64,
+		Include:               []string{"rootfs/Dockerfile-chroot", "docker/**/*.df"},
+		Exclude:               []string{"legacy/**"},
+		Platforms:             []string{"linux/amd64", "linux/arm64"},
+		Timeout:               2 * time.Minute,
+		Concurrency:           64,
+		MinAge:                72 * time.Hour,
+		IgnoreUnusedPlatforms: true,
+		BuildArgs:             map[string]string{"GO_VERSION": "1.22"},
+		Dockerfiles: []PathSettings{{
+			Path:      "images/**/Dockerfile",
+			BuildArgs: map[string]string{"BASE_IMAGE": "registry.k8s.io/x:1"},
+			Platforms: []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
+			Targets:   []string{"binary", "dev"},
+			Variants:  []map[string]string{{"FLAVOR": "alpine"}, {"FLAVOR": "debian"}},
+			Line:      31,
+		}, {
+			Path:      "images/special/Dockerfile",
+			BuildArgs: map[string]string{"GO_VERSION": "1.23"},
+			Line:      38,
+		}},
+		Compose: []ComposeSettings{{Path: "deploy/compose.yaml", EnvFiles: []string{".env.ci"}, Profiles: []string{"debug"}, Line: 42}},
+		Bake:    Bake{Files: []string{"docker-bake.hcl"}},
 		Registries: map[string]Registry{
-			"docker.io":              {Mirror: "mirror.gcr.io"},
-			"registry.internal:5000": {Insecure: true, Concurrency: 8, CA: "certs/internal-ca.pem"},
+			"docker.io": {Mirror: "harbor.example.com/dockerhub", Fallback: false,
+				Source: map[string]string{"mirror": "full.toml:53", "fallback": "full.toml:54"}},
+			"registry.internal:5000": {Insecure: true, CA: "certs/ca.pem", Concurrency: 16, Fallback: true,
+				Source: map[string]string{"insecure": "full.toml:57", "ca": "full.toml:58", "concurrency": "full.toml:59"}},
 		},
-		Variants: []Variant{{BuildArgs: map[string]string{"PYTHON_VERSION": "3.11"}}},
+		File: "full.toml",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse(full.toml)\n got %+v\nwant %+v", got, want)
-	}
-	if n := got.RegistryConcurrency("registry.internal:5000", 4); n != 8 {
-		t.Errorf("RegistryConcurrency(registry.internal:5000) = %d, want 8", n)
-	}
-	if n := got.RegistryConcurrency("docker.io", 4); n != 64 {
-		t.Errorf("RegistryConcurrency(docker.io) = %d, want 64", n)
 	}
 }
 
@@ -54,30 +67,48 @@ func TestParseValid(t *testing.T) {
 		{"empty", "", &Config{}},
 		{"comments only", "# nothing\n\n", &Config{}},
 		{"BOM and CRLF", "\xEF\xBB\xBFtimeout = \"90s\"\r\nplatforms = [\r\n  \"linux/amd64\",\r\n]\r\n[registries.\"localhost:5000\"]\r\ninsecure = true\r\n",
-			&Config{Timeout: Duration(90 * time.Second), Platforms: []string{"linux/amd64"},
-				Registries: map[string]Registry{"localhost:5000": {Insecure: true}}}},
+			&Config{Timeout: 90 * time.Second, Platforms: []string{"linux/amd64"},
+				Registries: map[string]Registry{"localhost:5000": {Insecure: true, Fallback: true, Source: map[string]string{"insecure": "imglock.toml:6"}}}}},
 		{"inline tables and dotted keys", `registries."[::1]:5000".ca = "/etc/ca.pem"
-registries.docker-io = { mirror = "mirror.gcr.io:443" }
-variant = [{ build-args = { A = "1" } }, { build-args.B = "" }]
+registries.docker-io = { mirror = "mirror.gcr.io:443/hub" }
+dockerfile = [{ path = "a/**", build-args = { A = "1" } }, { path = "b", variants = [{ B = "" }] }]
 `, &Config{
 			Registries: map[string]Registry{
-				"docker-io":  {Mirror: "mirror.gcr.io:443"},
-				"[::1]:5000": {CA: "/etc/ca.pem"},
+				"docker-io":  {Mirror: "mirror.gcr.io:443/hub", Fallback: true, Source: map[string]string{"mirror": "imglock.toml:2"}},
+				"[::1]:5000": {CA: "/etc/ca.pem", Fallback: true, Source: map[string]string{"ca": "imglock.toml:1"}},
 			},
-			Variants: []Variant{{BuildArgs: map[string]string{"A": "1"}}, {BuildArgs: map[string]string{"B": ""}}},
+			Dockerfiles: []PathSettings{
+				{Path: "a/**", BuildArgs: map[string]string{"A": "1"}, Line: 3},
+				{Path: "b", Variants: []map[string]string{{"B": ""}}, Line: 3},
+			},
 		}},
-		{"insecure with a CA", "[registries.r]\ninsecure = true\nca = \"ca.pem\"\n",
-			&Config{Registries: map[string]Registry{"r": {Insecure: true, CA: "ca.pem"}}}},
-		{"bounds", "concurrency = 1024\ntimeout = \"0s\"\n[registries.\"127.0.0.1:65535\"]\nconcurrency = 0\n",
-			&Config{Concurrency: 1024, Registries: map[string]Registry{"127.0.0.1:65535": {}}}},
-		{"variant tables", "[[variant]]\n[variant.build-args]\nX = \"y\"\n",
-			&Config{Variants: []Variant{{BuildArgs: map[string]string{"X": "y"}}}}},
+		{"tables in arrays of tables", "[[dockerfile]]\npath = 'x'\n[dockerfile.build-args]\nA = 'a'\n[[dockerfile.variants]]\nV = '1'\n[[dockerfile.variants]]\nV = '2'\n[[dockerfile]]\npath = 'y'\n",
+			&Config{Dockerfiles: []PathSettings{
+				{Path: "x", BuildArgs: map[string]string{"A": "a"}, Variants: []map[string]string{{"V": "1"}, {"V": "2"}}, Line: 1},
+				{Path: "y", Line: 9},
+			}}},
+		{"a table for an array of tables", "[dockerfile]\npath = 'x'\n",
+			&Config{Dockerfiles: []PathSettings{{Path: "x", Line: 1}}}},
+		{"dotted keys for an array of tables", "dockerfile.path = 'x'\ndockerfile.variants.A = '1'\n",
+			&Config{Dockerfiles: []PathSettings{{Path: "x", Variants: []map[string]string{{"A": "1"}}, Line: 1}}}},
+		{"bounds", "concurrency = 1024\ntimeout = \"0s\"\nmin-age = '0s'\n[registries.\"127.0.0.1:65535\"]\nconcurrency = 0\n",
+			&Config{Concurrency: 1024, Registries: map[string]Registry{"127.0.0.1:65535": {Fallback: true, Source: map[string]string{"concurrency": "imglock.toml:5"}}}}},
+		{"Docker Hub's other names", "[registries.\"index.docker.io\"]\ninsecure = true\n[registries.\"registry-1.docker.io.example\"]\n",
+			&Config{Registries: map[string]Registry{
+				"docker.io":                    {Insecure: true, Fallback: true, Source: map[string]string{"insecure": "imglock.toml:2"}},
+				"registry-1.docker.io.example": {Fallback: true, Source: map[string]string{}},
+			}}},
+		{"compose and bake", "[[compose]]\npath = '**/compose.yaml'\n[bake]\ndisable = true\n",
+			&Config{Compose: []ComposeSettings{{Path: "**/compose.yaml", Line: 1}}, Bake: Bake{Disable: true}}},
+		{"empty lists", "platforms = []\n[[dockerfile]]\npath = '**'\nplatforms = []\n",
+			&Config{Platforms: []string{}, Dockerfiles: []PathSettings{{Path: "**", Platforms: []string{}, Line: 2}}}},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
 			got, err := Parse(FileName, []byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
+			tt.want.File = FileName
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Parse\n got %+v\nwant %+v", got, tt.want)
 			}
@@ -85,138 +116,156 @@ variant = [{ build-args = { A = "1" } }, { build-args.B = "" }]
 	}
 }
 
-// errorTests are invalid files and the exact errors, in file order.
+func TestLegacyVariant(t *testing.T) {
+	in := "[[dockerfile]]\npath = 'a'\n[[variant]]\nbuild-args = { PY = '3.11' }\n[[variant]]\n[variant.build-args]\nPY = '3.12'\n"
+	c, err := Parse(FileName, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PathSettings{
+		{Path: "**", Variants: []map[string]string{{"PY": "3.11"}, {"PY": "3.12"}}, Line: 3},
+		{Path: "a", Line: 1},
+	}
+	if !reflect.DeepEqual(c.Dockerfiles, want) {
+		t.Errorf("Dockerfiles\n got %+v\nwant %+v", c.Dockerfiles, want)
+	}
+	const msg = `warning: variant is deprecated; use [[dockerfile]] with path = "**" and variants = [...]`
+	if got, want := c.Warnings.Error(), "imglock.toml:3:3: "+msg+"\nimglock.toml:5:3: "+msg; got != want {
+		t.Errorf("Warnings:\n%s\nwant:\n%s", got, want)
+	}
+	if c.Warnings[0].Kind != diag.Warning {
+		t.Errorf("warning of kind %v", c.Warnings[0].Kind)
+	}
+	if got := c.ForDockerfile("x/Dockerfile").Variants; !reflect.DeepEqual(got, want[0].Variants) {
+		t.Errorf("ForDockerfile(x/Dockerfile).Variants = %v, want %v", got, want[0].Variants)
+	}
+}
+
+// errorTests are invalid files and the exact messages, in file order.
 var errorTests = []struct {
 	desc string
 	in   string
 	want []string
 }{
-	// Syntax.
+	// Syntax: go-toml's message alone.
 	{"missing equals", "timeout \"2m\"\n",
 		[]string{`imglock.toml:1:9: expected '=' after key`}},
 	{"unterminated array", "platforms = [\n",
 		[]string{`imglock.toml:1:14: array is incomplete`}},
 	{"duplicate key", "concurrency = 1\nconcurrency = 2\n",
 		[]string{`imglock.toml:2:1: key concurrency is already defined`}},
+	{"duplicate table", "[registries.a]\n[registries.a]\n",
+		[]string{`imglock.toml:2:2: table a already exists`}},
 	{"integer overflow", "concurrency = 99999999999999999999\n",
 		[]string{`imglock.toml:1:15: decimal number is too large to fit in a 64-bit signed integer`}},
 	{"syntax error after BOM with CRLF", "\xEF\xBB\xBFconcurrency = 1\r\n[registries\r\n",
 		[]string{`imglock.toml:2:12: expected ']' to close table name`}},
+	{"tab and bidi override in a redefined key", "\"a\tb\u202e\" = 1\n\"a\tb\u202e\" = 2\n",
+		[]string{`imglock.toml:2:1: key a\tb\u202e is already defined`}},
 
-	// Unknown keys.
+	// Unknown keys: all of them, at the start of the key.
 	{"unknown keys everywhere", `platfrom = ["linux/amd64"]
 foo.bar = 2
 [registries."docker.io"]
 mirrror = "x"
 [registries.x.sub]
-[[variant]]
+[[dockerfile]]
+path = "a"
 build_args = {}
-[[variant]]
-Build-Args = {}
+[[compose]]
+path = "b"
+profile = []
+[bake]
+file = []
 [[variant]]
 x = 1
 `, []string{
 		`imglock.toml:1:1: unknown key "platfrom"; did you mean "platforms"?`,
 		`imglock.toml:2:1: unknown key "foo"`,
 		`imglock.toml:4:1: unknown key "mirrror" in registries."docker.io"; did you mean "mirror"?`,
-		`imglock.toml:5:15: unknown key "sub" in registries.x`,
-		`imglock.toml:7:1: unknown key "build_args" in variant[0]; did you mean "build-args"?`,
-		`imglock.toml:9:1: unknown key "Build-Args" in variant[1]; did you mean "build-args"?`,
-		`imglock.toml:11:1: unknown key "x" in variant[2]`,
+		`imglock.toml:5:2: unknown key "sub" in registries.x`,
+		`imglock.toml:8:1: unknown key "build_args" in dockerfile; did you mean "build-args"?`,
+		`imglock.toml:11:1: unknown key "profile" in compose; did you mean "profiles"?`,
+		`imglock.toml:13:1: unknown key "file" in bake; did you mean "files"?`,
+		`imglock.toml:15:1: unknown key "x" in variant`,
 	}},
 	{"miscased keys", `Platforms = ["linux/amd64"]
 [registries.a]
 CA = "x"
-[[Variant]]
-build-args = {}
+[[Dockerfile]]
+path = "a"
+Build-Args = {}
 `, []string{
 		`imglock.toml:1:1: unknown key "Platforms"; did you mean "platforms"?`,
-		`imglock.toml:3:1: unknown key "CA" in registries.a; did you mean "ca"?`,
-		`imglock.toml:4:3: unknown key "Variant"; did you mean "variant"?`,
+		`imglock.toml:3:1: unknown key "CA"; did you mean "ca"?`,
+		`imglock.toml:4:3: unknown key "Dockerfile"; did you mean "dockerfile"?`,
+		`imglock.toml:6:1: unknown key "Build-Args"; did you mean "build-args"?`,
 	}},
-	{"unknown key in nested inline tables", `registries = { "docker.io" = { mirrror = "x" } }`,
-		[]string{`imglock.toml:1:32: unknown key "mirrror" in registries."docker.io"; did you mean "mirror"?`}},
-	{"unknown keys in dotted keys and inline tables", `registries."docker.io".insecur = true
-variant = [{}, { buildargs = {} }]
-registries.y = { mirorr = "m" }
+	{"unknown keys in inline tables", `registries = { "docker.io" = { mirrror = "x" } }
+dockerfile = [{ path = "x" }, { buildargs = {} }]
+compose = [{ path = "x", env-file = [] }]
 `, []string{
-		`imglock.toml:1:24: unknown key "insecur" in registries."docker.io"; did you mean "insecure"?`,
-		`imglock.toml:2:18: unknown key "buildargs" in variant[1]; did you mean "build-args"?`,
-		`imglock.toml:3:18: unknown key "mirorr" in registries.y; did you mean "mirror"?`,
+		`imglock.toml:1:32: unknown key "mirrror"; did you mean "mirror"?`,
+		`imglock.toml:2:31: path is required in every [[dockerfile]]`,
+		`imglock.toml:2:33: unknown key "buildargs"; did you mean "build-args"?`,
+		`imglock.toml:3:26: unknown key "env-file"; did you mean "env-files"?`,
 	}},
+	{"a registry setting outside its table", "mirror = 'mirror.gcr.io'\n",
+		[]string{`imglock.toml:1:1: unknown key "mirror"`}},
+	{"unknown key in a dotted key", `registries."docker.io".insecur = true`,
+		[]string{`imglock.toml:1:1: unknown key "insecur" in registries."docker.io"; did you mean "insecure"?`}},
 
-	// Wrong types.
-	{"wrong types", `concurrency = "8"
-platforms = ["linux/amd64", 1]
-timeout = 90
-include = "Dockerfile"
-registries.x.insecure = "yes"
-[registries.y]
-concurrency = 1.5
-mirror = ["a"]
-[variant]
-`, []string{
-		`imglock.toml:1:1: concurrency must be an integer, not a string`,
-		`imglock.toml:2:29: platforms[1] must be a string, not an integer`,
-		`imglock.toml:3:1: timeout must be a duration string such as "90s", not an integer`,
-		`imglock.toml:4:1: include must be an array of strings, not a string`,
-		`imglock.toml:5:14: registries.x.insecure must be a boolean, not a string`,
-		`imglock.toml:7:1: registries.y.concurrency must be an integer, not a float`,
-		`imglock.toml:8:1: registries.y.mirror must be a string, not an array`,
-		`imglock.toml:9:2: variant must be an array of tables, not a table`,
-	}},
-	{"wrong container types", `registries = ["docker.io"]
-[[exclude]]
-[x]
-variant = "unknown keys are not type-checked"
-`, []string{
-		`imglock.toml:1:1: registries must be a table, not an array`,
-		`imglock.toml:2:3: exclude must be an array of strings, not an array of tables`,
-	}},
-	{"variant elements", `variant = [{ build-args = { A = 1 } }, "v"]`, []string{
-		`imglock.toml:1:29: variant[0].build-args.A must be a string, not an integer`,
-		`imglock.toml:1:40: variant[1] must be a table, not a string`,
-	}},
+	// Wrong types: the first one, at the value.
+	{"string for an integer", "concurrency = \"8\"\n",
+		[]string{`imglock.toml:1:15: concurrency must be an integer, not a string`}},
+	{"integer in an array of strings", `platforms = ["linux/amd64", 1]`,
+		[]string{`imglock.toml:1:29: platforms must be an array of strings; found an integer`}},
+	{"integer for a duration", "timeout = 90\n",
+		[]string{`imglock.toml:1:11: timeout must be a duration string such as "90s", not an integer`}},
+	{"date for a duration", "min-age = 2024-01-01\n",
+		[]string{`imglock.toml:1:11: min-age must be a duration string such as "90s", not a date`}},
+	{"string for an array", `include = "Dockerfile"`,
+		[]string{`imglock.toml:1:11: include must be an array of strings, not a string`}},
+	{"string for a boolean", `registries.x.insecure = "yes"`,
+		[]string{`imglock.toml:1:25: registries.x.insecure must be a boolean, not a string`}},
+	{"float for an integer", "[registries.y]\nconcurrency = 1.5\n",
+		[]string{`imglock.toml:2:15: registries.y.concurrency must be an integer, not a float`}},
+	{"array for a string", "[registries.y]\nmirror = [\"a\"]\n",
+		[]string{`imglock.toml:2:10: registries.y.mirror must be a string, not an array`}},
+	{"array for a table of tables", `registries = ["docker.io"]`,
+		[]string{`imglock.toml:1:14: registries must be a table of tables, not an array`}},
+	{"string for a registry", `registries."docker.io" = "mirror.gcr.io"`,
+		[]string{`imglock.toml:1:26: registries."docker.io" must be a table, not a string`}},
+	{"array of tables for strings", "[[exclude]]\n",
+		[]string{`imglock.toml:1:3: exclude must be an array of strings`}},
+	{"integer build arg", "[build-args]\nA = 1\n",
+		[]string{`imglock.toml:2:5: build-args.A must be a string, not an integer`}},
+	{"integer build arg in an inline array", `dockerfile = [{ path = "a", build-args = { A = 1 } }]`,
+		[]string{`imglock.toml:1:48: dockerfile.build-args must be a table of strings; found an integer`}},
+	{"integer path in an inline array", `dockerfile = [{ path = 1 }]`,
+		[]string{`imglock.toml:1:24: dockerfile.path must be a string, not an integer`}},
+	{"integer variant", "[[dockerfile]]\nvariants = [1]\n",
+		[]string{`imglock.toml:2:13: dockerfile.variants must be an array of tables of strings; found an integer`}},
+	{"integer in a variant table", "[[dockerfile.variants]]\nA = 1\n",
+		[]string{`imglock.toml:2:5: dockerfile.variants.A must be a string, not an integer`}},
+	{"string for targets", "[[dockerfile]]\ntargets = 'dev'\n",
+		[]string{`imglock.toml:2:11: dockerfile.targets must be an array of strings, not a string`}},
+	{"string for profiles", `compose = [{ path = "a", profiles = "x" }]`,
+		[]string{`imglock.toml:1:37: compose.profiles must be an array of strings, not a string`}},
+	{"integer for bake", "bake = 3\n",
+		[]string{`imglock.toml:1:8: bake must be a table, not an integer`}},
+	{"string for a boolean at the top", "ignore-unused-platforms = 'yes'\n",
+		[]string{`imglock.toml:1:27: ignore-unused-platforms must be a boolean, not a string`}},
 	{"wrong type under a miscased key", "Concurrency = \"8\"\n",
-		[]string{`imglock.toml:1:1: Concurrency must be an integer, not a string`}},
-	{"bad values under miscased keys", "Platforms = [\"Linux\"]\nConcurrency = 5000\n", []string{
-		`imglock.toml:1:1: unknown key "Platforms"; did you mean "platforms"?`,
-		`imglock.toml:1:14: invalid platform "Linux": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
-		`imglock.toml:2:1: unknown key "Concurrency"; did you mean "concurrency"?`,
-		`imglock.toml:2:1: invalid concurrency 5000: must be at most 1024`,
-	}},
-	{"registry not a table", "registries.\"docker.io\" = \"mirror.gcr.io\"\n",
-		[]string{`imglock.toml:1:12: registries."docker.io" must be a table, not a string`}},
-	{"build-arg not a string", "[[variant]]\nbuild-args = { A = 1, B = true }\n", []string{
-		`imglock.toml:2:16: variant[0].build-args.A must be a string, not an integer`,
-		`imglock.toml:2:23: variant[0].build-args.B must be a string, not a boolean`,
-	}},
-	{"date", "timeout = 2024-01-01\n",
-		[]string{`imglock.toml:1:1: timeout must be a duration string such as "90s", not a date`}},
+		[]string{`imglock.toml:1:15: Concurrency must be an integer, not a string`}},
 
-	// Bad values.
-	{"platforms", `platforms = ["linux", "Linux/amd64", "linux/arm/v7/x", "linux/amd64", "linux//v7", "linux/arm/v7"]`, []string{
-		`imglock.toml:1:14: invalid platform "linux": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
-		`imglock.toml:1:23: invalid platform "Linux/amd64": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
-		`imglock.toml:1:38: invalid platform "linux/arm/v7/x": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
-		`imglock.toml:1:71: invalid platform "linux//v7": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`,
+	// Invalid values: all of them, at the key or the array element.
+	{"platforms", `platforms = ["linux", "Linux/amd64", "linux/arm/v7/x", "linux/amd64", "linux//v7"]`, []string{
+		`imglock.toml:1:14: invalid platform "linux": want OS/ARCH or OS/ARCH/VARIANT`,
+		`imglock.toml:1:23: invalid platform "Linux/amd64": components must match [a-z0-9._-]+`,
+		`imglock.toml:1:38: invalid platform "linux/arm/v7/x": want OS/ARCH or OS/ARCH/VARIANT`,
+		`imglock.toml:1:71: invalid platform "linux//v7": empty component`,
 	}},
-	{"tab and bidi override in a redefined key", "\"a\tb\u202e\" = 1\n\"a\tb\u202e\" = 2\n",
-		[]string{`imglock.toml:2:1: key a\tb\u202e is already defined`}},
-	{"long pattern", `include = ["[` + strings.Repeat("a", 1000) + `"]`,
-		[]string{`imglock.toml:1:12: invalid include pattern "[` + strings.Repeat("a", 255) + `...": bad glob syntax`}},
-	{"bad duration", "timeout = \"5 s\"\n",
-		[]string{`imglock.toml:1:1: invalid timeout "5 s": want a duration such as "90s" or "2m"`}},
-	{"empty duration", "timeout = ''\n",
-		[]string{`imglock.toml:1:1: invalid timeout "": want a duration such as "90s" or "2m"`}},
-	{"negative timeout", "  timeout = \"-1s\"\n",
-		[]string{`imglock.toml:1:3: invalid timeout "-1s": must not be negative`}},
-	{"concurrency", "concurrency = -1\n[registries.a]\nconcurrency = 1025\n", []string{
-		`imglock.toml:1:1: invalid concurrency -1: must not be negative`,
-		`imglock.toml:3:1: invalid concurrency 1025 for registry "a": must be at most 1024`,
-	}},
-	{"registry concurrency negative", "registries.a.concurrency = -2\n",
-		[]string{`imglock.toml:1:14: invalid concurrency -2 for registry "a": must not be negative`}},
 	{"globs", `include = ["[a-", "", "/abs/Dockerfile", "ok/**"]
 exclude = ["a/{b", "\\"]
 `, []string{
@@ -226,47 +275,110 @@ exclude = ["a/{b", "\\"]
 		`imglock.toml:2:12: invalid exclude pattern "a/{b": bad glob syntax`,
 		`imglock.toml:2:20: invalid exclude pattern "\\": bad glob syntax`,
 	}},
-	{"registry names", `[registries.""]
+	{"long pattern", `include = ["[` + strings.Repeat("a", 1000) + `"]`,
+		[]string{`imglock.toml:1:12: invalid include pattern "[` + strings.Repeat("a", 255) + `"...: bad glob syntax`}},
+	{"bad durations", "timeout = \"5 s\"\n  min-age = ''\n", []string{
+		`imglock.toml:1:1: invalid timeout "5 s": want a duration such as "90s" or "2m"`,
+		`imglock.toml:2:3: invalid min-age "": want a duration such as "90s" or "2m"`,
+	}},
+	{"negative durations", "timeout = \"-1s\"\nmin-age = '-72h'\n", []string{
+		`imglock.toml:1:1: invalid timeout "-1s": must not be negative`,
+		`imglock.toml:2:1: invalid min-age "-72h": must not be negative`,
+	}},
+	{"concurrency", "concurrency = -1\n[registries.a]\nconcurrency = 1025\n[registries.b]\nconcurrency = -2\n", []string{
+		`imglock.toml:1:1: invalid concurrency -1: must not be negative`,
+		`imglock.toml:3:1: invalid concurrency 1025 for registry "a": must be at most 1024`,
+		`imglock.toml:5:1: invalid concurrency -2 for registry "b": must not be negative`,
+	}},
+	{"registry hosts", `[registries.""]
 [registries."https://docker.io"]
 [registries."docker.io/library"]
 [registries."bad_host"]
-[registries."host:"]
-[registries."host:0"]
-[registries."host:65536"]
-[registries."::1"]
-[registries."[::1"]
-[registries."[1.2.3.4]:80"]
-[registries."-a.example"]
 [registries."[::1]:5000"]
 `, []string{
-		`imglock.toml:1:13: invalid registry "": empty name`,
-		`imglock.toml:2:13: invalid registry "https://docker.io": want host[:port], without a scheme`,
-		`imglock.toml:3:13: invalid registry "docker.io/library": want host[:port], without a path`,
-		`imglock.toml:4:13: invalid registry "bad_host": want host[:port]`,
-		`imglock.toml:5:13: invalid registry "host:": empty port`,
-		`imglock.toml:6:13: invalid registry "host:0": invalid port "0"`,
-		`imglock.toml:7:13: invalid registry "host:65536": invalid port "65536"`,
-		`imglock.toml:8:13: invalid registry "::1": want host[:port]`,
-		`imglock.toml:9:13: invalid registry "[::1": want host[:port]`,
-		`imglock.toml:10:13: invalid registry "[1.2.3.4]:80": want host[:port], with an IPv6 address in brackets`,
-		`imglock.toml:11:13: invalid registry "-a.example": want host[:port]`,
+		`imglock.toml:1:13: empty registry host`,
+		`imglock.toml:2:13: invalid registry host "https://docker.io": want HOST[:PORT], without a scheme`,
+		`imglock.toml:3:13: invalid registry host "docker.io/library": want HOST[:PORT], without a path`,
+		`imglock.toml:4:13: invalid registry host "bad_host": want HOST[:PORT]`,
 	}},
-	{"mirrors", `[registries."docker.io"]
+	{"one registry twice", `[registries."index.docker.io"]
+mirror = "mirror.gcr.io"
+[registries."docker.io"]
+insecure = true
+[registries."registry-1.docker.io"]
+ca = "ca.pem"
+`, []string{
+		`imglock.toml:3:13: registry "docker.io" is configured already, as "index.docker.io" at line 1`,
+		`imglock.toml:5:13: registry "registry-1.docker.io" is configured already, as "index.docker.io" at line 1`,
+	}},
+	{"registry settings", `[registries."docker.io"]
 mirror = "https://mirror.gcr.io"
 [registries.quay]
   mirror = "a b"
+  ca = ""
+[registries.ghcr]
+mirror = "harbor.example/Docker"
+[registries.gitlab]
+mirror = ""
 `, []string{
-		`imglock.toml:2:1: invalid mirror "https://mirror.gcr.io" for registry "docker.io": want host[:port], without a scheme`,
-		`imglock.toml:4:3: invalid mirror "a b" for registry "quay": want host[:port]`,
+		`imglock.toml:2:1: mirror of registry "docker.io": invalid mirror "https://mirror.gcr.io": want HOST[:PORT][/PATH], without a scheme`,
+		`imglock.toml:4:3: mirror of registry "quay": invalid registry host "a b": want HOST[:PORT]`,
+		`imglock.toml:5:3: empty ca path for registry "quay"`,
+		`imglock.toml:7:1: mirror of registry "ghcr": invalid path "Docker": want lower-case repository path components`,
+		`imglock.toml:9:1: mirror of registry "gitlab": empty registry host`,
 	}},
-	{"empty build-arg name", "[[variant]]\nbuild-args = { A = \"1\" }\n[[variant]]\nbuild-args.\"\" = \"x\"\n",
-		[]string{`imglock.toml:4:12: empty build-arg name in variant[1]`}},
-	{"empty build-arg name inline", "variant = [{ build-args = { '' = 'x' } }]\n",
-		[]string{`imglock.toml:1:29: empty build-arg name in variant[0]`}},
+	{"build-arg names", "build-args.'' = 'x'\n[[dockerfile]]\npath = 'a'\nbuild-args = { '' = '1' }\nvariants = [{ A = '' }, { '' = '' }]\n[[variant]]\nbuild-args.\"\" = \"x\"\n", []string{
+		`imglock.toml:1:12: empty build-arg name`,
+		`imglock.toml:4:16: empty build-arg name`,
+		`imglock.toml:5:27: empty build-arg name`,
+		`imglock.toml:7:12: empty build-arg name`,
+	}},
+	{"dockerfile tables", `[[dockerfile]]
+platforms = ["linux"]
+[[dockerfile]]
+path = "/abs/**"
+targets = ["dev", ""]
+[[dockerfile]]
+path = "a/[b"
+`, []string{
+		`imglock.toml:1:3: path is required in every [[dockerfile]]`,
+		`imglock.toml:2:14: invalid platform "linux": want OS/ARCH or OS/ARCH/VARIANT`,
+		`imglock.toml:4:1: invalid path pattern "/abs/**": must be relative to the repository root`,
+		`imglock.toml:5:19: empty target name`,
+		`imglock.toml:7:1: invalid path pattern "a/[b": bad glob syntax`,
+	}},
+	{"empty build-arg name in a table for an array", "[[dockerfile]]\npath = 'a'\nvariants.\"\" = ''\n[[dockerfile]]\npath = 'b'\n[dockerfile.variants]\n'' = ''\n",
+		[]string{`imglock.toml:3:10: empty build-arg name`, `imglock.toml:7:1: empty build-arg name`}},
+	{"empty inline dockerfile table", "dockerfile = [{}]\n",
+		[]string{`imglock.toml:1:15: path is required in every [[dockerfile]]`}},
+	{"compose and bake", `[[compose]]
+env-files = [""]
+[[compose]]
+path = ""
+profiles = ["a", ""]
+[bake]
+files = [""]
+`, []string{
+		`imglock.toml:1:3: path is required in every [[compose]]`,
+		`imglock.toml:2:14: empty env-file name`,
+		`imglock.toml:4:1: invalid path pattern "": empty`,
+		`imglock.toml:5:18: empty profile name`,
+		`imglock.toml:7:10: empty bake file name`,
+	}},
+	{"bad values under miscased keys", "Platforms = [\"Linux\"]\nConcurrency = 5000\n", []string{
+		`imglock.toml:1:1: unknown key "Platforms"; did you mean "platforms"?`,
+		`imglock.toml:1:14: invalid platform "Linux": want OS/ARCH or OS/ARCH/VARIANT`,
+		`imglock.toml:2:1: unknown key "Concurrency"; did you mean "concurrency"?`,
+		`imglock.toml:2:1: invalid concurrency 5000: must be at most 1024`,
+	}},
 	{"unknown keys and bad values together", "timeout = \"soon\"\nplatform = []\nconcurrency = 2000\n", []string{
 		`imglock.toml:1:1: invalid timeout "soon": want a duration such as "90s" or "2m"`,
 		`imglock.toml:2:1: unknown key "platform"; did you mean "platforms"?`,
 		`imglock.toml:3:1: invalid concurrency 2000: must be at most 1024`,
+	}},
+	{"control characters in values", "include = [\"a\\u001b[2J\"]\n[registries.\"\\u202e\"]\n", []string{
+		`imglock.toml:1:12: invalid include pattern "a\x1b[2J": bad glob syntax`,
+		`imglock.toml:2:13: invalid registry host "\u202e": want HOST[:PORT]`,
 	}},
 }
 
@@ -280,43 +392,21 @@ func TestParseErrors(t *testing.T) {
 			if c != nil {
 				t.Errorf("Parse returned a config with an error: %+v", c)
 			}
+			var list diag.List
+			if !errors.As(err, &list) {
+				t.Fatalf("error %v is a %T, want a diag.List", err, err)
+			}
 			var got []string
-			for _, e := range unwrap(err) {
-				var ce *Error
-				if !errors.As(e, &ce) {
-					t.Errorf("error %v is a %T, want *Error", e, e)
+			for _, d := range list {
+				if d.Kind != diag.Input {
+					t.Errorf("%v: kind %v, want diag.Input", d, d.Kind)
 				}
-				got = append(got, e.Error())
+				got = append(got, d.Error())
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Parse errors:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
 			}
 		})
-	}
-}
-
-func unwrap(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func TestErrorString(t *testing.T) {
-	for _, tt := range []struct {
-		err  Error
-		want string
-	}{
-		{Error{"imglock.toml", 3, 7, "bad"}, "imglock.toml:3:7: bad"},
-		{Error{"imglock.toml", 3, 0, "bad"}, "imglock.toml:3: bad"},
-		{Error{"imglock.toml", 0, 0, "bad"}, "imglock.toml: bad"},
-	} {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("Error() = %q, want %q", got, tt.want)
-		}
 	}
 }
 
@@ -368,13 +458,7 @@ func TestLoadCA(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, FileName)
 	abs := filepath.Join(t.TempDir(), "abs.pem")
-	data := `[registries.a]
-ca = "certs/internal-ca.pem"
-[registries.b]
-ca = '` + abs + `'
-[registries.c]
-insecure = true
-`
+	data := "[registries.a]\nca = \"certs/internal-ca.pem\"\n[registries.b]\nca = '" + abs + "'\n[registries.c]\ninsecure = true\n"
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -384,74 +468,241 @@ insecure = true
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]Registry{
-		"a": {CA: filepath.Join(dir, "certs", "internal-ca.pem")},
-		"b": {CA: abs},
-		"c": {Insecure: true},
+	for host, want := range map[string]string{"a": filepath.Join(dir, "certs", "internal-ca.pem"), "b": abs, "c": ""} {
+		if got := c.Registries[host].CA; got != want {
+			t.Errorf("registry %s: CA %q, want %q", host, got, want)
+		}
 	}
-	if !reflect.DeepEqual(c.Registries, want) {
-		t.Errorf("Registries\n got %+v\nwant %+v", c.Registries, want)
+	if c.File != FileName {
+		t.Errorf("File = %q, want %q", c.File, FileName)
 	}
 }
 
 func TestLoadErrorNamesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
-	if err := os.WriteFile(path, []byte("\nplatforms = [\"linux\"]\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("\nplatforms = [\"linux\"]\nplatfrom = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	want := path + `:2:14: invalid platform "linux": want os/arch[/variant] in lower case, such as "linux/amd64" or "linux/arm/v7"`
+	want := path + `:2:14: invalid platform "linux": want OS/ARCH or OS/ARCH/VARIANT` + "\n" +
+		path + `:3:1: unknown key "platfrom"; did you mean "platforms"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error = %v, want %s", err, want)
 	}
+	if code := diag.ExitCode(err); code != diag.ExitInput {
+		t.Errorf("exit code %d, want %d", code, diag.ExitInput)
+	}
 }
 
-func TestRegistryConcurrency(t *testing.T) {
-	c := &Config{Registries: map[string]Registry{"a": {Concurrency: 3}, "b": {Insecure: true}}}
+func TestLoadMachine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("timeout = '1m'\nconcurrency = 8\n[registries.\"index.docker.io\"]\nmirror = 'mirror.gcr.io'\nca = 'ca.pem'\n")
+	c, err := LoadMachine(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{Timeout: time.Minute, Concurrency: 8, File: path, Registries: map[string]Registry{
+		"docker.io": {Mirror: "mirror.gcr.io", CA: filepath.Join(dir, "ca.pem"), Fallback: true,
+			Source: map[string]string{"mirror": path + ":4", "ca": path + ":5"}},
+	}}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("LoadMachine\n got %+v\nwant %+v", c, want)
+	}
+
+	write("include = ['x']\nplatforms = []\ntimeout = '1m'\n[[dockerfile]]\npath = '**'\n[[variant]]\n[bake]\n")
+	_, err = LoadMachine(path)
+	wantErr := strings.Join([]string{
+		path + ":1:1: include is only allowed in imglock.toml",
+		path + ":2:1: platforms is only allowed in imglock.toml",
+		path + ":4:3: dockerfile is only allowed in imglock.toml",
+		path + ":6:3: variant is only allowed in imglock.toml",
+		path + ":7:2: bake is only allowed in imglock.toml",
+	}, "\n")
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("LoadMachine error:\n%v\nwant:\n%s", err, wantErr)
+	}
+
+	for _, p := range []string{"", filepath.Join(dir, "missing.toml")} {
+		if c, err := LoadMachine(p); err != nil || !reflect.DeepEqual(c, &Config{}) {
+			t.Errorf("LoadMachine(%q) = %+v, %v; want the zero Config", p, c, err)
+		}
+	}
+}
+
+func TestMachinePath(t *testing.T) {
+	t.Setenv("HOME", "/home/u")
+	t.Setenv("XDG_CONFIG_HOME", "/xdg")
+	if got, want := MachinePath(), filepath.Join("/xdg", "imglock", "config.toml"); got != want {
+		t.Errorf("MachinePath() = %q, want %q", got, want)
+	}
+	for _, xdg := range []string{"", "relative"} {
+		t.Setenv("XDG_CONFIG_HOME", xdg)
+		if got, want := MachinePath(), filepath.Join("/home/u", ".config", "imglock", "config.toml"); got != want {
+			t.Errorf("XDG_CONFIG_HOME=%q: MachinePath() = %q, want %q", xdg, got, want)
+		}
+	}
+	t.Setenv("HOME", "")
+	if got := MachinePath(); got != "" {
+		t.Errorf("without a home: MachinePath() = %q, want \"\"", got)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	machine, err := Parse("machine.toml", []byte(`timeout = "1m"
+concurrency = 4
+[registries."docker.io"]
+mirror = "mirror.gcr.io"
+fallback = false
+concurrency = 2
+[registries.quay]
+insecure = true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := Parse(FileName, []byte(`timeout = "5m"
+platforms = ["linux/arm64"]
+[registries."index.docker.io"]
+mirror = "harbor.example/hub"
+[registries.ghcr]
+ca = "ca.pem"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Merge(machine, repo)
+	want := &Config{
+		Timeout: 5 * time.Minute, Concurrency: 4, Platforms: []string{"linux/arm64"}, File: FileName,
+		Registries: map[string]Registry{
+			"docker.io": {Mirror: "harbor.example/hub", Fallback: false, Concurrency: 2, Source: map[string]string{
+				"mirror": "imglock.toml:4", "fallback": "machine.toml:5", "concurrency": "machine.toml:6"}},
+			"quay": {Insecure: true, Fallback: true, Source: map[string]string{"insecure": "machine.toml:8"}},
+			"ghcr": {CA: "ca.pem", Fallback: true, Source: map[string]string{"ca": "imglock.toml:6"}},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Merge\n got %+v\nwant %+v", got, want)
+	}
+	if machine.Registries["docker.io"].Mirror != "mirror.gcr.io" || len(machine.Registries["docker.io"].Source) != 3 {
+		t.Errorf("Merge modified its argument: %+v", machine.Registries["docker.io"])
+	}
+	if Merge(nil, repo) != repo || Merge(machine, nil) != machine {
+		t.Error("Merge with nil did not return the other")
+	}
+}
+
+func TestForDockerfile(t *testing.T) {
+	c, err := Parse(FileName, []byte(`platforms = ["linux/amd64"]
+[build-args]
+GO = "1.22"
+BASE = "alpine"
+[[dockerfile]]
+path = "images/**"
+build-args = { BASE = "debian", EXTRA = "1" }
+platforms = ["linux/amd64", "linux/arm64"]
+variants = [{ FLAVOR = "slim" }]
+[[dockerfile]]
+path = "images/tools/Dockerfile"
+build-args = { GO = "1.23" }
+targets = ["dev"]
+variants = [{ FLAVOR = "full" }]
+[[dockerfile]]
+path = "**/Containerfile"
+platforms = []
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
-		c    *Config
-		host string
-		want int
+		path string
+		want Settings
 	}{
-		{c, "a", 3},
-		{c, "b", 10},
-		{c, "c", 10},
-		{&Config{Concurrency: 5, Registries: c.Registries}, "b", 5},
-		{&Config{Concurrency: 5, Registries: c.Registries}, "a", 3},
-		{nil, "a", 10},
+		{"Dockerfile", Settings{BuildArgs: map[string]string{"GO": "1.22", "BASE": "alpine"}, Platforms: []string{"linux/amd64"}}},
+		{"images/app/Dockerfile", Settings{
+			BuildArgs: map[string]string{"GO": "1.22", "BASE": "debian", "EXTRA": "1"},
+			Platforms: []string{"linux/amd64", "linux/arm64"},
+			Variants:  []map[string]string{{"FLAVOR": "slim"}},
+		}},
+		{"images/tools/Dockerfile", Settings{
+			BuildArgs: map[string]string{"GO": "1.23", "BASE": "debian", "EXTRA": "1"},
+			Platforms: []string{"linux/amd64", "linux/arm64"},
+			Targets:   []string{"dev"},
+			Variants:  []map[string]string{{"FLAVOR": "slim"}, {"FLAVOR": "full"}},
+		}},
+		{"images/x/Containerfile", Settings{
+			BuildArgs: map[string]string{"GO": "1.22", "BASE": "debian", "EXTRA": "1"},
+			Platforms: []string{},
+			Variants:  []map[string]string{{"FLAVOR": "slim"}},
+		}},
 	} {
-		if got := tt.c.RegistryConcurrency(tt.host, 10); got != tt.want {
-			t.Errorf("RegistryConcurrency(%q) = %d, want %d", tt.host, got, tt.want)
+		if got := c.ForDockerfile(tt.path); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ForDockerfile(%s)\n got %+v\nwant %+v", tt.path, got, tt.want)
 		}
+	}
+	if c.BuildArgs["BASE"] != "alpine" {
+		t.Error("ForDockerfile modified the global build args")
+	}
+	if got := (&Config{Dockerfiles: []PathSettings{{Path: "**", BuildArgs: map[string]string{"A": "1"}}}}).ForDockerfile("x"); !reflect.DeepEqual(got.BuildArgs, map[string]string{"A": "1"}) {
+		t.Errorf("without global build args: %v", got.BuildArgs)
+	}
+	var none *Config
+	if got := none.ForDockerfile("Dockerfile"); !reflect.DeepEqual(got, Settings{}) {
+		t.Errorf("nil Config: %+v", got)
 	}
 }
 
-func TestDuration(t *testing.T) {
-	var d Duration
-	if err := d.UnmarshalText([]byte("1m30s")); err != nil || d != Duration(90*time.Second) {
-		t.Errorf("UnmarshalText(1m30s) = %v, %v", d, err)
+func TestForCompose(t *testing.T) {
+	c, err := Parse(FileName, []byte(`[[compose]]
+path = "**/compose.yaml"
+env-files = [".env"]
+[[compose]]
+path = "deploy/compose.yaml"
+profiles = ["debug"]
+`))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := d.UnmarshalText([]byte("90")); err == nil {
-		t.Error("UnmarshalText(90) succeeded")
+	for _, tt := range []struct {
+		path string
+		want ComposeSettings
+	}{
+		{"compose.yaml", ComposeSettings{Path: "compose.yaml", EnvFiles: []string{".env"}, Line: 1}},
+		{"deploy/compose.yaml", ComposeSettings{Path: "deploy/compose.yaml", EnvFiles: []string{".env"}, Profiles: []string{"debug"}, Line: 4}},
+		{"docker-compose.yml", ComposeSettings{Path: "docker-compose.yml"}},
+	} {
+		if got := c.ForCompose(tt.path); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ForCompose(%s)\n got %+v\nwant %+v", tt.path, got, tt.want)
+		}
 	}
-	if b, _ := d.MarshalText(); string(b) != "1m30s" {
-		t.Errorf("MarshalText = %s", b)
+	var none *Config
+	if got := none.ForCompose("compose.yaml"); got.Path != "compose.yaml" {
+		t.Errorf("nil Config: %+v", got)
 	}
 }
 
-// document must decode the same keys as Config.
-func TestDocumentMirrorsConfig(t *testing.T) {
-	ct, dt := reflect.TypeFor[Config](), reflect.TypeFor[document]()
-	if ct.NumField() != dt.NumField() {
-		t.Fatalf("Config has %d fields, document %d", ct.NumField(), dt.NumField())
+func TestRegistry(t *testing.T) {
+	c, err := Parse(FileName, []byte("[registries.\"docker.io\"]\nmirror = 'm.example'\n[registries.local]\nfallback = false\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range ct.NumField() {
-		cf, df := ct.Field(i), dt.Field(i)
-		if cf.Name != df.Name || cf.Tag != df.Tag {
-			t.Errorf("field %d: Config.%s %s, document.%s %s", i, cf.Name, cf.Tag, df.Name, df.Tag)
+	for _, host := range []string{"docker.io", "index.docker.io", "registry-1.docker.io"} {
+		if r := c.Registry(host); r.Mirror != "m.example" || !r.Fallback {
+			t.Errorf("Registry(%s) = %+v", host, r)
 		}
-		if cf.Name != "Timeout" && cf.Type != df.Type {
-			t.Errorf("field %s: Config has %s, document %s", cf.Name, cf.Type, df.Type)
+	}
+	if r := c.Registry("local"); r.Fallback {
+		t.Errorf("Registry(local) = %+v, want no fallback", r)
+	}
+	var none *Config
+	for _, r := range []Registry{c.Registry("quay.io"), none.Registry("quay.io")} {
+		if !reflect.DeepEqual(r, Registry{Fallback: true}) {
+			t.Errorf("unconfigured registry = %+v, want the defaults", r)
 		}
 	}
 }
@@ -468,21 +719,20 @@ func FuzzParse(f *testing.F) {
 		if (c == nil) == (err == nil) {
 			t.Fatalf("Parse = %v, %v: want a config or an error", c, err)
 		}
-		for _, e := range unwrap(err) {
-			var ce *Error
-			if !errors.As(e, &ce) {
-				t.Fatalf("error %v is a %T, want *Error", e, e)
+		var list diag.List
+		if err != nil && !errors.As(err, &list) {
+			t.Fatalf("error %v is a %T, want a diag.List", err, err)
+		}
+		if c != nil {
+			list = c.Warnings
+		}
+		for _, d := range list {
+			if d.Line < 1 || d.Col < 1 {
+				t.Fatalf("problem without position: %q", d)
 			}
-			if ce.Line < 1 || ce.Col < 1 {
-				t.Fatalf("error without position: %q", ce)
-			}
-			if !printable(ce.Msg) {
-				t.Fatalf("error is not short printable text: %q", ce)
+			if len(d.Msg) > 2048 || diag.Printable(d.Msg, 2048) != d.Msg {
+				t.Fatalf("message is not short printable text: %q", d)
 			}
 		}
 	})
 }
-
-// printable reports whether an error message is short printable text: what
-// a malformed input may put in a log, escaped by diag.Printable.
-func printable(s string) bool { return len(s) <= 2048 && diag.Printable(s, 2048) == s }

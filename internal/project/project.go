@@ -94,6 +94,9 @@ func open(o Options, storeAt func(string) lockStore) (*Project, error) {
 	}
 	p.Refs, err = scan(o, cfg)
 	if err != nil {
+		if len(cfg.Warnings) > 0 {
+			err = errors.Join(cfg.Warnings, err) // they still reach the user
+		}
 		return nil, err
 	}
 	return p, nil
@@ -132,13 +135,17 @@ func scan(o Options, cfg *config.Config) ([]dockerfile.Reference, error) {
 		}
 		files = found
 	}
-	argSets := []map[string]string{o.BuildArgs}
-	for _, v := range cfg.Variants {
-		args := maps.Clone(o.BuildArgs)
-		if args == nil {
-			args = map[string]string{}
-		}
-		maps.Copy(args, v.BuildArgs)
+	settings := cfg.ForDockerfile("")
+	base := maps.Clone(settings.BuildArgs)
+	if base == nil {
+		base = map[string]string{}
+	}
+	maps.Copy(base, o.BuildArgs)
+	argSets := []map[string]string{base}
+	for _, v := range settings.Variants {
+		args := maps.Clone(base)
+		maps.Copy(args, v)
+		maps.Copy(args, o.BuildArgs)
 		argSets = append(argSets, args)
 	}
 	var (
