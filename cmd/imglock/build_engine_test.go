@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/enginetest"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/engine"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // imglockCmd runs the imglock binary (testscript.Main puts it on PATH) in
 // dir with the engine's environment.
-func imglockCmd(ctx context.Context, e enginetest.Engine, dir string, args ...string) *exec.Cmd {
+func imglockCmd(ctx context.Context, e engine.Engine, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "imglock", args...)
 	cmd.Dir = dir
 	cmd.Env = e.Env()
@@ -41,11 +41,11 @@ func mustRun(t *testing.T, cmd *exec.Cmd) string {
 
 // onEveryPath runs test on each build path, against one in-process
 // registry whose images dockerd forgets after each path.
-func onEveryPath(t *testing.T, test func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry)) {
-	e := enginetest.Docker(t)
-	reg := testregistry.Start()
+func onEveryPath(t *testing.T, test func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry)) {
+	e := engine.Docker(t)
+	reg := registry.Start()
 	defer reg.Close()
-	for _, path := range enginetest.Paths {
+	for _, path := range engine.Paths {
 		t.Run(path.String(), func(t *testing.T) {
 			eng := e.On(path)
 			eng.Forget(t, reg.Addr)
@@ -76,7 +76,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 // Dockerfile on standard input on the engine's BuildKit 0.8 and the classic
 // builder.
 func TestBuildUsesLockedBytes(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		path := eng.Path
 		repo := "acme/base-" + path.String()
 		if _, err := reg.Push(repo+":1", "v1"); err != nil {
@@ -130,7 +130,7 @@ func TestBuildUsesLockedBytes(t *testing.T) {
 // and a multi-stage --target build pinned on every path, and --print shows
 // each pin.
 func TestBuildPinsEveryKindOfReference(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		path := eng.Path
 		base, extra := reg.Addr+"/acme/argbase-"+path.String(), reg.Addr+"/acme/extra-"+path.String()
 		baseV1, err := reg.Push(strings.TrimPrefix(base, reg.Addr+"/")+":1", "base v1")
@@ -183,14 +183,14 @@ func TestBuildPinsEveryKindOfReference(t *testing.T) {
 // re-points the frontend's tag to an image that is no frontend: a plain
 // build fails on it, imglock build still runs the locked one.
 func TestBuildPinsSyntaxFrontend(t *testing.T) {
-	e := enginetest.Docker(t)
-	eng := e.On(enginetest.BuildKit)
-	reg := testregistry.Start()
+	e := engine.Docker(t)
+	eng := e.On(engine.BuildKit)
+	reg := registry.Start()
 	defer reg.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	frontend := reg.Addr + "/acme/dockerfile:1"
-	locked := enginetest.PushFrontend(t, frontend)
+	locked := engine.PushFrontend(t, frontend)
 	if _, err := reg.Push("acme/base:1", "v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestBuildPinsSyntaxFrontend(t *testing.T) {
 // TestBuildExitCodeIsTheBuilders: a build that fails in the builder makes
 // imglock build exit with the builder's own code, on every path.
 func TestBuildExitCodeIsTheBuilders(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		if _, err := reg.Push("acme/base:1", "v1"); err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +256,7 @@ func TestBuildExitCodeIsTheBuilders(t *testing.T) {
 // for the digest locked in repo get the manifest of another image in the
 // same repository, still labelled with the locked digest. Everything else
 // passes through.
-func swappingRegistry(t *testing.T, reg *testregistry.Registry, repo, locked, substitute string) string {
+func swappingRegistry(t *testing.T, reg *registry.Registry, repo, locked, substitute string) string {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+reg.Addr+"/v2/"+repo+"/manifests/"+substitute, nil)
 	if err != nil {
@@ -296,7 +296,7 @@ func swappingRegistry(t *testing.T, reg *testregistry.Registry, repo, locked, su
 // On every path the engine hashes what it got, refuses it, and the build
 // fails; it never builds from the substitute, whose blobs are right there.
 func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		repo := "acme/swapped-" + eng.Path.String()
 		// Contents no engine has seen: a digest it holds already is not
 		// fetched again.

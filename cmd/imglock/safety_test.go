@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/hostile"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/hostile"
+	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -362,7 +362,7 @@ func TestConcurrentLocksAgree(t *testing.T) {
 		window = 50 // tags a round's tree uses
 		shift  = 5  // tags added and dropped from one round to the next
 	)
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	type tagRef struct{ repo, tag, digest string }
 	var pool []tagRef
@@ -486,7 +486,7 @@ func TestConcurrentLocksAgree(t *testing.T) {
 // registry that lies or floods, refuses (exit 3, saying why) and leaves
 // images.lock byte for byte as it was.
 func TestHostileRegistryKeepsLock(t *testing.T) {
-	honest := testregistry.Start()
+	honest := registry.Start()
 	defer honest.Close()
 	if _, err := honest.Push("acme/base:1", "elsewhere"); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run(binary string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	host := reg.Addr
 	step("A registry on %s, seeded with three images", host)

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/hostile"
 	"github.com/imglock/imglock/internal/imageref"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/hostile"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // hostileManifest is a well-formed single-platform manifest: what the
@@ -50,7 +50,7 @@ func hostileResolve(t *testing.T, host, digest string, platforms ...string) ([]R
 // manifest answer is refused with an error naming the reference and saying
 // what was wrong; nothing resolves.
 func TestHostileRegistryRefused(t *testing.T) {
-	real := testregistry.Start()
+	real := registry.Start()
 	defer real.Close()
 	if _, err := real.Push("acme/base:1", "served elsewhere"); err != nil {
 		t.Fatal(err)

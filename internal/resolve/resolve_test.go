@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/imglock/imglock/internal/imageref"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func newTestResolver(t testing.TB, opts ...Option) *Remote {
@@ -35,7 +35,7 @@ func mustRef(t testing.TB, s string) Request {
 }
 
 func TestResolveDigestsAndRequestCount(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	want := map[string]string{}
 	for i := range 6 {
@@ -71,7 +71,7 @@ func TestResolveDigestsAndRequestCount(t *testing.T) {
 }
 
 func TestResolveReportsEveryFailure(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	if _, err := reg.Push("ok/img:1", "x"); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestResolveReportsEveryFailure(t *testing.T) {
 }
 
 func TestResolveRegistryDown(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	addr := reg.Addr
 	reg.Close()
 	_, err := newTestResolver(t).Resolve(context.Background(), []Request{mustRef(t, addr+"/a/b:1")})
@@ -140,7 +140,7 @@ func (t *inFlight) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestResolveBoundsConcurrency(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	var refs []Request
 	for i := range 40 {

@@ -1,12 +1,12 @@
-// Package distreg runs the CNCF Distribution registry (its `registry` binary)
-// as a separate process on loopback for integration tests, with optional
-// htpasswd auth, TLS from a throwaway CA and deletes, and pushes small real
-// images to it.
+// Package distribution is test support: it runs the CNCF Distribution
+// registry (its `registry` binary) as a separate process on loopback for
+// integration tests, with optional htpasswd auth, TLS from a throwaway CA
+// and deletes, and pushes small real images to it.
 //
 // The binary comes from $IMGLOCK_DISTRIBUTION (.ci/run builds it) or from
 // "registry" on PATH. Where there is none, Start skips the test, except under
 // CI=true, where it fails it.
-package distreg
+package distribution
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // EnvBinary is the environment variable naming the registry binary.
@@ -131,7 +131,7 @@ func StartProcess(opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "distreg-")
+	dir, err := os.MkdirTemp("", "distribution-")
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func (r *Registry) Push(tb testing.TB, repoTag, content string) string {
 // PushImage is Push for callers without a testing.TB. It authenticates with
 // Credentials and trusts the CA.
 func (r *Registry) PushImage(repoTag, content string) (string, error) {
-	img, err := testregistry.Image(content, "linux", "amd64")
+	img, err := registry.Image(content, "linux", "amd64")
 	if err != nil {
 		return "", err
 	}

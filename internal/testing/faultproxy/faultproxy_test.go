@@ -13,12 +13,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
-func start(t *testing.T) (*testregistry.Registry, *Proxy, string) {
+func start(t *testing.T) (*registry.Registry, *Proxy, string) {
 	t.Helper()
-	reg := testregistry.Start()
+	reg := registry.Start()
 	t.Cleanup(reg.Close)
 	p := Start(reg.Addr)
 	t.Cleanup(p.Close)
@@ -49,7 +49,7 @@ func head(t *testing.T, ctx context.Context, p *Proxy) (*http.Response, error) {
 func TestForwardsForRegistryClients(t *testing.T) {
 	reg, p, digest := start(t)
 	// A push and a HEAD through the proxy, with go-containerregistry.
-	if _, err := testregistry.PushImage(p.Addr+"/acme/other:2", "v2"); err != nil {
+	if _, err := registry.PushImage(p.Addr+"/acme/other:2", "v2"); err != nil {
 		t.Fatal(err)
 	}
 	p.ResetCounts()

@@ -1,11 +1,11 @@
-// Package enginetest gives tests the container engines that .ci/engines.sh
-// starts: Docker Engine 20.10 (classic builder and its built-in BuildKit 0.8)
-// and a modern buildkitd behind a buildx builder, all reached with the
-// machine's docker CLI.
+// Package engine is test support: it gives build tests the container
+// engines that .ci/engines.sh starts: Docker Engine 20.10 (classic builder
+// and its built-in BuildKit 0.8) and a modern buildkitd behind a buildx
+// builder, all reached with the machine's docker CLI.
 //
 // Where the variables .ci/engines.sh prints are not set, Docker skips the
 // test, except under CI=true, where it fails it.
-package enginetest
+package engine
 
 import (
 	"archive/tar"

@@ -1,7 +1,7 @@
-// Package hostile is a registry that misbehaves on purpose, for tests of
-// what imglock refuses: a real HTTP server that answers the /v2/ ping and
-// lets each test decide how manifest requests are answered, with helpers
-// for the ways a registry can lie about or flood a manifest.
+// Package hostile is test support: a registry that misbehaves on purpose,
+// for tests of what imglock refuses: a real HTTP server that answers the
+// /v2/ ping and lets each test decide how manifest requests are answered,
+// with helpers for the ways a registry can lie about or flood a manifest.
 package hostile
 
 import (

@@ -1,8 +1,9 @@
-// Package faultproxy is a reverse proxy on loopback that misbehaves on
-// purpose in front of a real registry: added latency, error answers with
-// Retry-After, connection resets, stalls, a missing Docker-Content-Digest.
-// Tests and benchmarks use it for the faults a real registry cannot be made
-// to produce; everything else is the real registry behind it.
+// Package faultproxy is test support: a reverse proxy on loopback that
+// misbehaves on purpose in front of a real registry: added latency, error
+// answers with Retry-After, connection resets, stalls, a missing
+// Docker-Content-Digest. Tests and benchmarks use it for the faults a real
+// registry cannot be made to produce; everything else is the real registry
+// behind it.
 //
 // Faults apply by default only to manifest HEAD and GET requests, the ones
 // that resolve tags, so that a test of tag resolution is not thrown off by
@@ -23,16 +24,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // Proxy is a running fault proxy.
 type Proxy struct {
 	Addr string // host:port on 127.0.0.1; the registry as clients see it
 
-	// Counter counts the requests received, by kind as testregistry.Kind
+	// Counter counts the requests received, by kind as registry.Kind
 	// classifies them; faulted requests count too.
-	testregistry.Counter
+	registry.Counter
 
 	target   string
 	srv      *http.Server
@@ -168,7 +169,7 @@ func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration) 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.Count(r)
-	kind := testregistry.Kind(r)
+	kind := registry.Kind(r)
 	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
 		return fault{}, false, p.latency
 	}

@@ -1,7 +1,8 @@
-// Package testregistry runs go-containerregistry's registry in-process on
-// loopback for tests and benchmarks, counts the requests it serves by kind,
-// and pushes small real images (with an os/architecture config) to it.
-package testregistry
+// Package registry is test support: go-containerregistry's registry run
+// in-process on loopback for tests and benchmarks, counting the requests it
+// serves by kind, and the small real images (with an os/architecture
+// config) that tests push to it.
+package registry
 
 import (
 	"fmt"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -34,7 +35,7 @@ type Registry struct {
 // Start starts a registry on a free loopback port.
 func Start() *Registry {
 	r := &Registry{}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !r.paused.Load() {
 			r.Count(req)

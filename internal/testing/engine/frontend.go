@@ -1,4 +1,4 @@
-package enginetest
+package engine
 
 import (
 	"archive/tar"
