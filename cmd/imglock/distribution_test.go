@@ -144,7 +144,7 @@ func distPush(ts *testscript.TestScript, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf(distUsage)
 	}
-	digest, err := distRegistry(ts).PushImage(args[0], args[1])
+	digest, err := distRegistry(ts).Push(args[0], args[1])
 	ts.Check(err)
 	if envVar != "" {
 		ts.Setenv(envVar, digest)

@@ -30,7 +30,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
@@ -296,25 +295,11 @@ func (r *Registry) Credentials() (user, password string) {
 	return users[0], r.opts.Htpasswd[users[0]]
 }
 
-// Push pushes a one-layer linux/amd64 image holding /base.txt with content to
-// repoTag (REPO:TAG, without the host) and returns its digest.
-func (r *Registry) Push(tb testing.TB, repoTag, content string) string {
-	tb.Helper()
-	d, err := r.PushImage(repoTag, content)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
-}
-
-// PushImage is Push for callers without a testing.TB. It authenticates with
+// Push pushes registry.Image(content, "linux/amd64") to repoTag (REPO:TAG,
+// without the host) and returns its digest. It authenticates with
 // Credentials and trusts the CA.
-func (r *Registry) PushImage(repoTag, content string) (string, error) {
-	img, err := registry.Image(content, "linux", "amd64")
-	if err != nil {
-		return "", err
-	}
-	ref, err := name.ParseReference(r.Addr + "/" + repoTag)
+func (r *Registry) Push(repoTag, content string) (string, error) {
+	img, err := registry.Image(content, "linux/amd64")
 	if err != nil {
 		return "", err
 	}
@@ -322,14 +307,7 @@ func (r *Registry) PushImage(repoTag, content string) (string, error) {
 	if user, pass := r.Credentials(); user != "" {
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
 	}
-	if err := remote.Write(ref, img, opts...); err != nil {
-		return "", fmt.Errorf("pushing %s/%s: %w", r.Addr, repoTag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", err
-	}
-	return d.String(), nil
+	return registry.Push(r.Addr+"/"+repoTag, img, opts...)
 }
 
 // transport trusts the CA and, under TLS, sends every request to the

@@ -38,18 +38,27 @@ func head(t *testing.T, r *distribution.Registry, repoRef, user, pass string) (i
 	return resp.StatusCode, resp.Header.Get("Docker-Content-Digest")
 }
 
+func push(t *testing.T, r *distribution.Registry, repoTag, content string) string {
+	t.Helper()
+	d, err := r.Push(repoTag, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestPlain(t *testing.T) {
 	t.Parallel()
 	r := distribution.Start(t, distribution.Options{})
 	if !strings.HasPrefix(r.Addr, "127.0.0.1:") || r.CAFile != "" {
 		t.Fatalf("Addr %q, CAFile %q; want 127.0.0.1:PORT and no CA", r.Addr, r.CAFile)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 	if code, got := head(t, r, "acme/base:1", "", ""); code != http.StatusOK || got != d {
 		t.Errorf("HEAD acme/base:1 = %d %s, want 200 %s", code, got, d)
 	}
 	// Pushing again re-points the tag.
-	d2 := r.Push(t, "acme/base:1", "two")
+	d2 := push(t, r, "acme/base:1", "two")
 	if _, got := head(t, r, "acme/base:1", "", ""); got != d2 || d2 == d {
 		t.Errorf("after re-push: digest %s, want %s (was %s)", got, d2, d)
 	}
@@ -68,7 +77,7 @@ func TestAuth(t *testing.T) {
 	if u, p := r.Credentials(); u != "alice" || p != "s3cr3t" {
 		t.Errorf("Credentials() = %q, %q; want the first user in order", u, p)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 
 	resp, err := r.Client().Get(r.URL() + "/v2/")
 	if err != nil {
@@ -106,7 +115,7 @@ func TestTLS(t *testing.T) {
 	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		t.Fatalf("%s holds no certificate", r.CAFile)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 	if code, got := head(t, r, "acme/base:1", "", ""); code != http.StatusOK || got != d {
 		t.Errorf("HEAD = %d %s, want 200 %s", code, got, d)
 	}
@@ -132,7 +141,7 @@ func TestDelete(t *testing.T) {
 	t.Parallel()
 	for _, enabled := range []bool{false, true} {
 		r := distribution.Start(t, distribution.Options{Delete: enabled, Htpasswd: map[string]string{"u": "p"}})
-		d := r.Push(t, "acme/base:1", "one")
+		d := push(t, r, "acme/base:1", "one")
 		ref, err := name.NewDigest(r.Addr + "/acme/base@" + d)
 		if err != nil {
 			t.Fatal(err)

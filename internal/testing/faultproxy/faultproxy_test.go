@@ -49,7 +49,11 @@ func head(t *testing.T, ctx context.Context, p *Proxy) (*http.Response, error) {
 func TestForwardsForRegistryClients(t *testing.T) {
 	reg, p, digest := start(t)
 	// A push and a HEAD through the proxy, with go-containerregistry.
-	if _, err := registry.PushImage(p.Addr+"/acme/other:2", "v2"); err != nil {
+	img, err := registry.Image("v2", "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Push(p.Addr+"/acme/other:2", img); err != nil {
 		t.Fatal(err)
 	}
 	p.ResetCounts()
