@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imglock/imglock/internal/testing/engine"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
 	"github.com/imglock/imglock/internal/testing/registry"
 )
 
@@ -251,45 +247,6 @@ func TestBuildExitCodeIsTheBuilders(t *testing.T) {
 	})
 }
 
-// swappingRegistry is a real HTTP server in front of reg that misbehaves on
-// purpose, as a compromised registry or mirror would: manifest requests
-// for the digest locked in repo get the manifest of another image in the
-// same repository, still labelled with the locked digest. Everything else
-// passes through.
-func swappingRegistry(t *testing.T, reg *registry.Registry, repo, locked, substitute string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+reg.Addr+"/v2/"+repo+"/manifests/"+substitute, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("reading the substitute manifest: %v %s", err, resp.Status)
-	}
-	mediaType := resp.Header.Get("Content-Type")
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg.Addr})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/"+repo+"/manifests/"+locked {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", mediaType)
-		w.Header().Set("Docker-Content-Digest", locked)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if r.Method == http.MethodGet {
-			w.Write(body)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
 // TestBuildRefusesBytesThatDoNotMatchTheDigest: a pin is only as good as
 // the engine's check of what it pulls. The lock holds the right digest of a
 // base; then its registry answers that digest with another image's bytes.
@@ -309,7 +266,13 @@ func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		host := swappingRegistry(t, reg, repo, locked, substitute)
+		// The registry as a compromised one or its mirror would answer:
+		// requests for the locked digest get the substitute's manifest,
+		// still labelled with the locked digest.
+		swapping := faultproxy.Start(reg.Addr)
+		t.Cleanup(swapping.Close)
+		swapping.Substitute(locked, substitute)
+		host := swapping.Addr
 		eng.Forget(t, host)
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{

@@ -1,9 +1,11 @@
-// Package faultproxy is test support: a reverse proxy on loopback that
-// misbehaves on purpose in front of a real registry: added latency, error
-// answers with Retry-After, connection resets, stalls, a missing
-// Docker-Content-Digest. Tests and benchmarks use it for the faults a real
-// registry cannot be made to produce; everything else is the real registry
-// behind it.
+// Package faultproxy is test support: the one misbehaving registry, a
+// reverse proxy on loopback in front of a real registry. It adds latency,
+// error answers with Retry-After, connection resets, stalls and a missing
+// Docker-Content-Digest; it serves one manifest in place of another under
+// the other's digest; and it lets a test answer manifest requests itself,
+// for the ways a registry can lie about or flood a manifest (Answer,
+// StartHostile). Tests and benchmarks use it for what a real registry
+// cannot be made to do; everything else is the real registry behind it.
 //
 // Faults apply by default only to manifest HEAD and GET requests, the ones
 // that resolve tags, so that a test of tag resolution is not thrown off by
@@ -13,6 +15,7 @@
 package faultproxy
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -20,6 +23,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -40,12 +44,15 @@ type Proxy struct {
 	upstream *http.Transport
 	closing  chan struct{}
 	once     sync.Once
+	onClose  func() // stops the registry StartHostile started
 
-	mu      sync.Mutex
-	latency time.Duration
-	faults  []fault // pending, in order
-	all     bool
-	strip   bool
+	mu          sync.Mutex
+	latency     time.Duration
+	faults      []fault // pending, in order
+	all         bool
+	strip       bool
+	head, get   http.HandlerFunc  // answer manifest requests; nil forwards
+	substitutes map[string]string // digest -> the digest served in its place
 }
 
 type faultKind int
@@ -83,6 +90,7 @@ func Start(target string) *Proxy {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(up)
 			r.Out.Host = target
+			p.substitute(r)
 		},
 		Transport:      p.upstream,
 		ModifyResponse: p.modifyResponse,
@@ -100,6 +108,17 @@ func Start(target string) *Proxy {
 	return p
 }
 
+// StartHostile starts a proxy whose manifest HEAD and GET requests head and
+// get answer (see Answer), in front of an empty in-process registry of its
+// own, which answers the rest. Close stops both.
+func StartHostile(head, get http.HandlerFunc) *Proxy {
+	reg := registry.Start()
+	p := Start(reg.Addr)
+	p.onClose = reg.Close
+	p.Answer(head, get)
+	return p
+}
+
 // Close stops the proxy, ends stalled requests and closes every connection.
 func (p *Proxy) Close() {
 	p.once.Do(func() {
@@ -108,6 +127,9 @@ func (p *Proxy) Close() {
 		p.srv.Close()
 		close(p.closing)
 		p.upstream.CloseIdleConnections()
+		if p.onClose != nil {
+			p.onClose()
+		}
 	})
 }
 
@@ -155,6 +177,27 @@ func (p *Proxy) StripDigest(on bool) {
 	p.strip = on
 }
 
+// Answer has head answer manifest HEAD requests and get manifest GET
+// requests in place of the registry, once latency and faults are applied;
+// a nil handler forwards them again.
+func (p *Proxy) Answer(head, get http.HandlerFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.head, p.get = head, get
+}
+
+// Substitute serves, for manifest requests of digest, the manifest other
+// from the registry, still labelled digest, as a compromised registry or
+// mirror would.
+func (p *Proxy) Substitute(digest, other string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.substitutes == nil {
+		p.substitutes = map[string]string{}
+	}
+	p.substitutes[digest] = other
+}
+
 func (p *Proxy) add(f fault) {
 	if f.n <= 0 {
 		return
@@ -164,25 +207,50 @@ func (p *Proxy) add(f fault) {
 	p.faults = append(p.faults, f)
 }
 
-// take counts r and returns the fault it gets, if any.
-func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration) {
+// take counts r and returns the fault it gets, if any, the latency, and
+// the handler that answers it in place of the registry, if any.
+func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration, answer http.HandlerFunc) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.Count(r)
 	kind := registry.Kind(r)
+	switch kind {
+	case "head":
+		answer = p.head
+	case "get":
+		answer = p.get
+	}
 	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
-		return fault{}, false, p.latency
+		return fault{}, false, p.latency, answer
 	}
 	f = p.faults[0]
 	if p.faults[0].n--; p.faults[0].n == 0 {
 		p.faults = p.faults[1:]
 	}
-	return f, true, p.latency
+	return f, true, p.latency, answer
+}
+
+// relabelKey marks an upstream request for a substitute manifest with the
+// digest its answer is to claim.
+type relabelKey struct{}
+
+// substitute points a manifest request for a substituted digest at the
+// manifest served in its place.
+func (p *Proxy) substitute(r *httputil.ProxyRequest) {
+	dir, digest := path.Split(r.Out.URL.Path)
+	p.mu.Lock()
+	other, ok := p.substitutes[digest]
+	p.mu.Unlock()
+	if !ok || !strings.HasSuffix(dir, "/manifests/") {
+		return
+	}
+	r.Out.URL.Path, r.Out.URL.RawPath = dir+other, ""
+	r.Out = r.Out.WithContext(context.WithValue(r.Out.Context(), relabelKey{}, digest))
 }
 
 func (p *Proxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, faulted, latency := p.take(r)
+		f, faulted, latency, answer := p.take(r)
 		if latency > 0 {
 			t := time.NewTimer(latency)
 			defer t.Stop()
@@ -195,7 +263,10 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			}
 		}
 		if !faulted {
-			next.ServeHTTP(w, r)
+			if answer == nil {
+				answer = next.ServeHTTP
+			}
+			answer(w, r)
 			return
 		}
 		switch f.kind {
@@ -253,8 +324,12 @@ func resetConnection(w http.ResponseWriter) {
 }
 
 // modifyResponse makes upstream URLs in headers name the proxy, so clients
-// keep talking to it, and strips the digest header when asked.
+// keep talking to it, labels a substitute manifest with the digest asked
+// for, and strips the digest header when asked.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if d, ok := resp.Request.Context().Value(relabelKey{}).(string); ok {
+		resp.Header.Set("Docker-Content-Digest", d)
+	}
 	for _, k := range []string{"Location", "Content-Location"} {
 		if v := resp.Header.Get(k); v != "" {
 			resp.Header.Set(k, p.rewriteURL(v))
