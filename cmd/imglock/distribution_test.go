@@ -9,6 +9,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/imglock/imglock/internal/testing/distribution"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // distributionCommands are the script commands backed by the CNCF
@@ -77,7 +78,7 @@ func distNeed(ts *testscript.TestScript, args []string) {
 	switch {
 	case err == nil:
 		ts.Setenv("DIST_BIN", bin)
-	case errors.Is(err, distribution.ErrNoBinary) && !distribution.Required():
+	case errors.Is(err, distribution.ErrNoBinary) && !testenv.Required():
 		ts.Logf("%v", err)
 		// A bare name not on PATH: [!exec:$DIST_BIN] holds.
 		ts.Setenv("DIST_BIN", "registry")

@@ -34,6 +34,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // EnvBinary is the environment variable naming the registry binary.
@@ -97,17 +98,13 @@ func Binary() (string, error) {
 	return p, nil
 }
 
-// Required reports whether a missing binary must fail a test rather than
-// skip it: under CI every prerequisite is installed, so its absence is a bug.
-func Required() bool { return os.Getenv("CI") == "true" }
-
 // Start starts a registry for the test and stops it when the test ends. With
 // no binary it skips the test, or fails it under CI=true.
 func Start(tb testing.TB, opts Options) *Registry {
 	tb.Helper()
 	r, err := StartProcess(opts)
-	if errors.Is(err, ErrNoBinary) && !Required() {
-		tb.Skip(err)
+	if errors.Is(err, ErrNoBinary) {
+		testenv.Missing(tb, err.Error())
 	}
 	if err != nil {
 		tb.Fatal(err)

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // The variables .ci/engines.sh prints.
@@ -71,10 +73,6 @@ type Engine struct {
 	Builder string // buildx builder of buildkitd
 }
 
-// Required reports whether a missing engine must fail a test rather than skip
-// it: CI installs every engine, so its absence there is a bug.
-func Required() bool { return os.Getenv("CI") == "true" }
-
 // Docker returns the engines on path Classic (On picks another), or skips the
 // test where they are not configured (fails it under CI=true).
 func Docker(tb testing.TB) Engine {
@@ -85,12 +83,8 @@ func Docker(tb testing.TB) Engine {
 		Builder: os.Getenv(EnvBuildxBuilder),
 	}
 	if e.Host == "" || e.Config == "" || e.Builder == "" {
-		msg := fmt.Sprintf("no container engine: set %s, %s and %s as .ci/engines.sh prints them (eval \"$(.ci/engines.sh)\")",
-			EnvDockerHost, EnvBuildxConfig, EnvBuildxBuilder)
-		if Required() {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		testenv.Missing(tb, fmt.Sprintf("no container engine: set %s, %s and %s as .ci/engines.sh prints them (eval \"$(.ci/engines.sh)\")",
+			EnvDockerHost, EnvBuildxConfig, EnvBuildxBuilder))
 	}
 	if err := reachable(e.Host); err != nil {
 		// Configured but down: a stale shell or a rebooted machine, never a skip.

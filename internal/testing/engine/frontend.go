@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // EnvDockerfileFrontend names the Dockerfile frontend binary .ci/engines.sh
@@ -25,11 +26,7 @@ func PushFrontend(tb testing.TB, ref string) string {
 	tb.Helper()
 	path := os.Getenv(EnvDockerfileFrontend)
 	if path == "" {
-		msg := "no Dockerfile frontend binary: set " + EnvDockerfileFrontend + " as .ci/engines.sh prints it"
-		if Required() {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		testenv.Missing(tb, "no Dockerfile frontend binary: set "+EnvDockerfileFrontend+" as .ci/engines.sh prints it")
 	}
 	bin, err := os.ReadFile(path)
 	if err != nil {
