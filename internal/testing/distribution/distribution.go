@@ -33,6 +33,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/internal/testing/testenv"
 )
@@ -308,25 +309,14 @@ func (r *Registry) Push(repoTag, content string) (string, error) {
 }
 
 // transport trusts the CA and, under TLS, sends every request to the
-// registry over HTTPS: go-containerregistry picks plain HTTP for loopback
-// hosts whatever the server speaks.
+// registry over HTTPS, as imglock does: go-containerregistry picks plain
+// HTTP for loopback hosts whatever the server speaks.
 func (r *Registry) transport() http.RoundTripper {
-	t := r.rt
 	if !r.opts.TLS {
-		return t
+		return r.rt
 	}
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if req.URL.Host == r.Addr && req.URL.Scheme == "http" {
-			req = req.Clone(req.Context())
-			req.URL.Scheme = "https"
-		}
-		return t.RoundTrip(req)
-	})
+	return resolve.NewSchemeTransport(r.Addr, "https", r.rt)
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // writeFiles writes what the config refers to: htpasswd, CA and certificate.
 func (r *Registry) writeFiles() error {
