@@ -381,14 +381,7 @@ func (r *Registry) config() string {
 // registry behind its config file: REGISTRY_* variables override config keys,
 // and OpenTelemetry would export traces to a collector that is not there.
 func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "REGISTRY_") || strings.HasPrefix(kv, "OTEL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "OTEL_TRACES_EXPORTER=none")
+	return append(testenv.Environ("REGISTRY_", "OTEL_"), "OTEL_TRACES_EXPORTER=none")
 }
 
 func randomHex() string {

@@ -102,14 +102,7 @@ func (e Engine) On(p Path) Engine {
 // Env is the environment of a docker command on the path: this process's,
 // without what would redirect the CLI elsewhere.
 func (e Engine) Env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "DOCKER_") || strings.HasPrefix(kv, "BUILDX_") || strings.HasPrefix(kv, "BUILDKIT_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
+	env := append(testenv.Environ("DOCKER_", "BUILDX_", "BUILDKIT_"),
 		"DOCKER_HOST="+e.Host,
 		"DOCKER_CONFIG="+e.Config,
 		"DOCKER_CLI_HINTS=false",

@@ -6,6 +6,8 @@ package testenv
 
 import (
 	"os"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -21,4 +23,12 @@ func Missing(tb testing.TB, msg string) {
 		tb.Fatal(msg)
 	}
 	tb.Skip(msg)
+}
+
+// Environ is this process's environment without the variables whose names
+// start with one of prefixes, for a child process those would reconfigure.
+func Environ(prefixes ...string) []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(kv, p) })
+	})
 }
