@@ -51,8 +51,8 @@ type Proxy struct {
 	faults      []fault // pending, in order
 	all         bool
 	strip       bool
-	head, get   http.HandlerFunc  // answer manifest requests; nil forwards
-	substitutes map[string]string // digest -> the digest served in its place
+	answers     map[string]http.HandlerFunc // by request kind (head, get)
+	substitutes map[string]string           // digest -> the digest served in its place
 }
 
 type faultKind int
@@ -183,7 +183,7 @@ func (p *Proxy) StripDigest(on bool) {
 func (p *Proxy) Answer(head, get http.HandlerFunc) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.head, p.get = head, get
+	p.answers = map[string]http.HandlerFunc{"head": head, "get": get}
 }
 
 // Substitute serves, for manifest requests of digest, the manifest other
@@ -214,12 +214,7 @@ func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration, 
 	defer p.mu.Unlock()
 	p.Count(r)
 	kind := registry.Kind(r)
-	switch kind {
-	case "head":
-		answer = p.head
-	case "get":
-		answer = p.get
-	}
+	answer = p.answers[kind]
 	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
 		return fault{}, false, p.latency, answer
 	}

@@ -8,18 +8,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Pushable is what Push pushes: a v1.Image or a v1.ImageIndex.
-type Pushable interface {
-	remote.Taggable
-	Digest() (v1.Hash, error)
-}
-
-// Push pushes img to ref, a full reference on any registry, and returns its
-// digest; opts say how to reach the registry (transport, credentials).
-func Push(ref string, img Pushable, opts ...remote.Option) (string, error) {
+// Push pushes img, a v1.Image or v1.ImageIndex, to ref, a full reference on
+// any registry, and returns its digest; opts say how to reach the registry
+// (transport, credentials).
+func Push(ref string, img remote.Taggable, opts ...remote.Option) (string, error) {
 	tag, err := name.ParseReference(ref)
 	if err != nil {
 		return "", err
@@ -27,7 +23,7 @@ func Push(ref string, img Pushable, opts ...remote.Option) (string, error) {
 	if err := remote.Push(tag, img, opts...); err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
-	d, err := img.Digest()
+	d, err := partial.Digest(img)
 	if err != nil {
 		return "", err
 	}

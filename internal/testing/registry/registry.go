@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Registry is a running in-process registry.
@@ -68,7 +69,7 @@ func (r *Registry) PushIndex(ref, content string, platforms ...string) (string, 
 	return d, digests, nil
 }
 
-func (r *Registry) push(ref string, img Pushable) (string, error) {
+func (r *Registry) push(ref string, img remote.Taggable) (string, error) {
 	r.paused.Store(true)
 	defer r.paused.Store(false)
 	return Push(r.Addr+"/"+ref, img)
