@@ -17,13 +17,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,14 +283,10 @@ func (r *Registry) Client() *http.Client {
 // Credentials returns the user and password Push uses: the first user of
 // Options.Htpasswd in sorted order, or empty strings when there is no auth.
 func (r *Registry) Credentials() (user, password string) {
-	users := make([]string, 0, len(r.opts.Htpasswd))
-	for u := range r.opts.Htpasswd {
-		users = append(users, u)
-	}
+	users := slices.Sorted(maps.Keys(r.opts.Htpasswd))
 	if len(users) == 0 {
 		return "", ""
 	}
-	sort.Strings(users)
 	return users[0], r.opts.Htpasswd[users[0]]
 }
 
