@@ -510,9 +510,7 @@ func TestHostileRegistryKeepsLock(t *testing.T) {
 		{"head-redirect-other-host", faultproxy.RedirectTo(honest.Addr), nil, "refusing a redirect of a manifest request from "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hostile := faultproxy.StartHostile(tc.head, tc.get)
-			defer hostile.Close()
-			host := hostile.Addr
+			host := faultproxy.StartHostile(t, tc.head, tc.get).Addr
 			dir := t.TempDir()
 			pinned := "FROM acme/pinned:1@" + faultproxy.Digest([]byte("pinned")) + "\n"
 			writeFiles(t, dir, map[string]string{"Dockerfile": pinned})

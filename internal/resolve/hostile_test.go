@@ -106,9 +106,7 @@ func TestHostileRegistryRefused(t *testing.T) {
 			if get == nil {
 				get = notCalled(t)
 			}
-			hostile := faultproxy.StartHostile(head, get)
-			defer hostile.Close()
-			host := hostile.Addr
+			host := faultproxy.StartHostile(t, head, get).Addr
 			real.ResetCounts()
 			got, err := hostileResolve(t, host, tc.digest, tc.platforms...)
 			if err == nil {
@@ -150,9 +148,7 @@ func TestHostileRegistryHarnessHonest(t *testing.T) {
 		{"small-extra-header", faultproxy.WithHeader(1<<10, faultproxy.Manifest(nil, d)), notCalled(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hostile := faultproxy.StartHostile(tc.head, tc.get)
-			defer hostile.Close()
-			got, err := hostileResolve(t, hostile.Addr, "")
+			got, err := hostileResolve(t, faultproxy.StartHostile(t, tc.head, tc.get).Addr, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,6 +26,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/imglock/imglock/internal/testing/registry"
@@ -44,7 +45,6 @@ type Proxy struct {
 	upstream *http.Transport
 	closing  chan struct{}
 	once     sync.Once
-	onClose  func() // stops the registry StartHostile started
 
 	mu          sync.Mutex
 	latency     time.Duration
@@ -110,11 +110,12 @@ func Start(target string) *Proxy {
 
 // StartHostile starts a proxy whose manifest HEAD and GET requests head and
 // get answer (see Answer), in front of an empty in-process registry of its
-// own, which answers the rest. Close stops both.
-func StartHostile(head, get http.HandlerFunc) *Proxy {
+// own, which answers the rest; both stop when the test ends.
+func StartHostile(tb testing.TB, head, get http.HandlerFunc) *Proxy {
 	reg := registry.Start()
+	tb.Cleanup(reg.Close)
 	p := Start(reg.Addr)
-	p.onClose = reg.Close
+	tb.Cleanup(p.Close)
 	p.Answer(head, get)
 	return p
 }
@@ -127,9 +128,6 @@ func (p *Proxy) Close() {
 		p.srv.Close()
 		close(p.closing)
 		p.upstream.CloseIdleConnections()
-		if p.onClose != nil {
-			p.onClose()
-		}
 	})
 }
 

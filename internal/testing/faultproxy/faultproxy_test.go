@@ -269,8 +269,7 @@ func TestSubstitute(t *testing.T) {
 
 func TestStartHostile(t *testing.T) {
 	const claimed = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-	p := StartHostile(Manifest(nil, claimed), nil)
-	defer p.Close()
+	p := StartHostile(t, Manifest(nil, claimed), nil)
 	resp, err := http.Get("http://" + p.Addr + "/v2/")
 	if err != nil {
 		t.Fatal(err)
