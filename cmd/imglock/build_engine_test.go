@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,13 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/enginetest"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/engine"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // imglockCmd runs the imglock binary (testscript.Main puts it on PATH) in
 // dir with the engine's environment.
-func imglockCmd(ctx context.Context, e enginetest.Engine, dir string, args ...string) *exec.Cmd {
+func imglockCmd(ctx context.Context, e engine.Engine, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "imglock", args...)
 	cmd.Dir = dir
 	cmd.Env = e.Env()
@@ -41,11 +37,11 @@ func mustRun(t *testing.T, cmd *exec.Cmd) string {
 
 // onEveryPath runs test on each build path, against one in-process
 // registry whose images dockerd forgets after each path.
-func onEveryPath(t *testing.T, test func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry)) {
-	e := enginetest.Docker(t)
-	reg := testregistry.Start()
+func onEveryPath(t *testing.T, test func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry)) {
+	e := engine.Docker(t)
+	reg := registry.Start()
 	defer reg.Close()
-	for _, path := range enginetest.Paths {
+	for _, path := range engine.Paths {
 		t.Run(path.String(), func(t *testing.T) {
 			eng := e.On(path)
 			eng.Forget(t, reg.Addr)
@@ -76,7 +72,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 // Dockerfile on standard input on the engine's BuildKit 0.8 and the classic
 // builder.
 func TestBuildUsesLockedBytes(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		path := eng.Path
 		repo := "acme/base-" + path.String()
 		if _, err := reg.Push(repo+":1", "v1"); err != nil {
@@ -130,7 +126,7 @@ func TestBuildUsesLockedBytes(t *testing.T) {
 // and a multi-stage --target build pinned on every path, and --print shows
 // each pin.
 func TestBuildPinsEveryKindOfReference(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		path := eng.Path
 		base, extra := reg.Addr+"/acme/argbase-"+path.String(), reg.Addr+"/acme/extra-"+path.String()
 		baseV1, err := reg.Push(strings.TrimPrefix(base, reg.Addr+"/")+":1", "base v1")
@@ -183,14 +179,14 @@ func TestBuildPinsEveryKindOfReference(t *testing.T) {
 // re-points the frontend's tag to an image that is no frontend: a plain
 // build fails on it, imglock build still runs the locked one.
 func TestBuildPinsSyntaxFrontend(t *testing.T) {
-	e := enginetest.Docker(t)
-	eng := e.On(enginetest.BuildKit)
-	reg := testregistry.Start()
+	e := engine.Docker(t)
+	eng := e.On(engine.BuildKit)
+	reg := registry.Start()
 	defer reg.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	frontend := reg.Addr + "/acme/dockerfile:1"
-	locked := enginetest.PushFrontend(t, frontend)
+	locked := engine.PushFrontend(t, frontend)
 	if _, err := reg.Push("acme/base:1", "v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +225,7 @@ func TestBuildPinsSyntaxFrontend(t *testing.T) {
 // TestBuildExitCodeIsTheBuilders: a build that fails in the builder makes
 // imglock build exit with the builder's own code, on every path.
 func TestBuildExitCodeIsTheBuilders(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		if _, err := reg.Push("acme/base:1", "v1"); err != nil {
 			t.Fatal(err)
 		}
@@ -251,52 +247,13 @@ func TestBuildExitCodeIsTheBuilders(t *testing.T) {
 	})
 }
 
-// swappingRegistry is a real HTTP server in front of reg that misbehaves on
-// purpose, as a compromised registry or mirror would: manifest requests
-// for the digest locked in repo get the manifest of another image in the
-// same repository, still labelled with the locked digest. Everything else
-// passes through.
-func swappingRegistry(t *testing.T, reg *testregistry.Registry, repo, locked, substitute string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+reg.Addr+"/v2/"+repo+"/manifests/"+substitute, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("reading the substitute manifest: %v %s", err, resp.Status)
-	}
-	mediaType := resp.Header.Get("Content-Type")
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg.Addr})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/"+repo+"/manifests/"+locked {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", mediaType)
-		w.Header().Set("Docker-Content-Digest", locked)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if r.Method == http.MethodGet {
-			w.Write(body)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
 // TestBuildRefusesBytesThatDoNotMatchTheDigest: a pin is only as good as
 // the engine's check of what it pulls. The lock holds the right digest of a
 // base; then its registry answers that digest with another image's bytes.
 // On every path the engine hashes what it got, refuses it, and the build
 // fails; it never builds from the substitute, whose blobs are right there.
 func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
-	onEveryPath(t, func(t *testing.T, ctx context.Context, eng enginetest.Engine, reg *testregistry.Registry) {
+	onEveryPath(t, func(t *testing.T, ctx context.Context, eng engine.Engine, reg *registry.Registry) {
 		repo := "acme/swapped-" + eng.Path.String()
 		// Contents no engine has seen: a digest it holds already is not
 		// fetched again.
@@ -309,7 +266,13 @@ func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		host := swappingRegistry(t, reg, repo, locked, substitute)
+		// The registry as a compromised one or its mirror would answer:
+		// requests for the locked digest get the substitute's manifest,
+		// still labelled with the locked digest.
+		swapping := faultproxy.Start(reg.Addr)
+		t.Cleanup(swapping.Close)
+		swapping.Substitute(locked, substitute)
+		host := swapping.Addr
 		eng.Forget(t, host)
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{

@@ -8,11 +8,12 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/imglock/imglock/internal/distreg"
+	"github.com/imglock/imglock/internal/testing/distribution"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // distributionCommands are the script commands backed by the CNCF
-// Distribution registry, run as a separate process (internal/distreg):
+// Distribution registry, run as a separate process (internal/testing/distribution):
 //
 //	dist need                     set $DIST_BIN to the registry binary, for the
 //	                              line [!exec:$DIST_BIN] skip 'MESSAGE' (custom
@@ -39,7 +40,7 @@ const distKey = "dist"
 
 // distSlot holds the script's Distribution registry once 'dist start' ran;
 // TestScripts' Setup gives each script one.
-type distSlot struct{ r *distreg.Registry }
+type distSlot struct{ r *distribution.Registry }
 
 func scriptDist(ts *testscript.TestScript) *distSlot { return ts.Value(distKey).(*distSlot) }
 
@@ -73,11 +74,11 @@ func distNeed(ts *testscript.TestScript, args []string) {
 	if len(args) != 0 {
 		ts.Fatalf(distUsage)
 	}
-	bin, err := distreg.Binary()
+	bin, err := distribution.Binary()
 	switch {
 	case err == nil:
 		ts.Setenv("DIST_BIN", bin)
-	case errors.Is(err, distreg.ErrNoBinary) && !distreg.Required():
+	case errors.Is(err, distribution.ErrNoBinary) && !testenv.Required():
 		ts.Logf("%v", err)
 		// A bare name not on PATH: [!exec:$DIST_BIN] holds.
 		ts.Setenv("DIST_BIN", "registry")
@@ -87,7 +88,7 @@ func distNeed(ts *testscript.TestScript, args []string) {
 }
 
 func distStart(ts *testscript.TestScript, args []string) {
-	var opts distreg.Options
+	var opts distribution.Options
 	for len(args) > 0 {
 		switch args[0] {
 		case "-auth":
@@ -117,8 +118,8 @@ func distStart(ts *testscript.TestScript, args []string) {
 		ts.Fatalf("dist start: a registry is already running at %s; run 'dist stop' first", old.Addr)
 	}
 
-	r, err := distreg.StartProcess(opts)
-	if errors.Is(err, distreg.ErrNoBinary) {
+	r, err := distribution.StartProcess(opts)
+	if errors.Is(err, distribution.ErrNoBinary) {
 		ts.Fatalf("%v (to skip instead, begin the script with 'dist need' and '[!exec:$DIST_BIN] skip')", err)
 	}
 	ts.Check(err)
@@ -144,14 +145,14 @@ func distPush(ts *testscript.TestScript, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf(distUsage)
 	}
-	digest, err := distRegistry(ts).PushImage(args[0], args[1])
+	digest, err := distRegistry(ts).Push(args[0], args[1])
 	ts.Check(err)
 	if envVar != "" {
 		ts.Setenv(envVar, digest)
 	}
 }
 
-func distRegistry(ts *testscript.TestScript) *distreg.Registry {
+func distRegistry(ts *testscript.TestScript) *distribution.Registry {
 	r := scriptDist(ts).r
 	if r == nil {
 		ts.Fatalf("no Distribution registry: run 'dist start' first")

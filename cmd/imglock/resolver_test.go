@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/internal/version"
 )
 
@@ -40,7 +40,7 @@ func TestProgressOnlyOnTerminals(t *testing.T) {
 // registry that wants bearer tokens, says it comes from imglock and which.
 func TestLockNamesImglock(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	reg := testregistry.Start(testregistry.WithTokenAuth())
+	reg := registry.Start(registry.WithTokenAuth())
 	defer reg.Close()
 	if _, err := reg.Push("acme/base:1", "base"); err != nil {
 		t.Fatal(err)

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/imglock/imglock/internal/diag"
-	"github.com/imglock/imglock/internal/hostile"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -118,7 +118,7 @@ func newCrashTree(gen string) crashTree {
 		for i := f * per; i < (f+1)*per; i++ {
 			repo := fmt.Sprintf("acme/img%d", i%10)
 			tag := strconv.Itoa(i)
-			d := hostile.Digest([]byte(gen + " " + tag))
+			d := faultproxy.Digest([]byte(gen + " " + tag))
 			fmt.Fprintf(&b, "FROM %s:%s@%s\n", repo, tag, d)
 			tr.want[[2]string{"docker.io/" + repo, tag}] = d
 		}
@@ -361,7 +361,7 @@ func TestConcurrentLocksAgree(t *testing.T) {
 		window = 50 // tags a round's tree uses
 		shift  = 5  // tags added and dropped from one round to the next
 	)
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	type tagRef struct{ repo, tag, digest string }
 	var pool []tagRef
@@ -485,7 +485,7 @@ func TestConcurrentLocksAgree(t *testing.T) {
 // registry that lies or floods, refuses (exit 3, saying why) and leaves
 // images.lock byte for byte as it was.
 func TestHostileRegistryKeepsLock(t *testing.T) {
-	honest := testregistry.Start()
+	honest := registry.Start()
 	defer honest.Close()
 	if _, err := honest.Push("acme/base:1", "elsewhere"); err != nil {
 		t.Fatal(err)
@@ -496,22 +496,22 @@ func TestHostileRegistryKeepsLock(t *testing.T) {
 		head, get http.HandlerFunc
 		want      string
 	}{
-		{"head-md5-digest", hostile.Manifest(nil, "md5:"+strings.Repeat("0", 32)), nil,
+		{"head-md5-digest", faultproxy.Manifest(nil, "md5:"+strings.Repeat("0", 32)), nil,
 			`registry answered an unusable Docker-Content-Digest "md5:00000000000000000000000000000000": unknown algorithm "md5"`},
-		{"head-short-digest", hostile.Manifest(nil, "sha256:xyz"), nil,
+		{"head-short-digest", faultproxy.Manifest(nil, "sha256:xyz"), nil,
 			`registry answered an unusable Docker-Content-Digest "sha256:xyz": sha256 digest has 3 hex characters, want 64`},
-		{"get-digest-mismatch", hostile.Manifest(nil, ""), hostile.Manifest(body, hostile.Digest([]byte("other"))),
-			"registry's Docker-Content-Digest " + hostile.Digest([]byte("other")) + " does not match the manifest it sent (" + hostile.Digest(body) + ")"},
-		{"get-over-4MiB", hostile.Manifest(nil, ""), hostile.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
+		{"get-digest-mismatch", faultproxy.Manifest(nil, ""), faultproxy.Manifest(body, faultproxy.Digest([]byte("other"))),
+			"registry's Docker-Content-Digest " + faultproxy.Digest([]byte("other")) + " does not match the manifest it sent (" + faultproxy.Digest(body) + ")"},
+		{"get-over-4MiB", faultproxy.Manifest(nil, ""), faultproxy.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
 			"the manifest is larger than 4194304 bytes; refusing it"},
-		{"head-1MiB-header", hostile.WithHeader(1<<20, hostile.Manifest(nil, hostile.Digest(body))), nil,
+		{"head-1MiB-header", faultproxy.WithHeader(1<<20, faultproxy.Manifest(nil, faultproxy.Digest(body))), nil,
 			"server response headers exceeded 65536 bytes"},
-		{"head-redirect-other-host", hostile.RedirectTo(honest.Addr), nil, "refusing a redirect of a manifest request from "},
+		{"head-redirect-other-host", faultproxy.RedirectTo(honest.Addr), nil, "refusing a redirect of a manifest request from "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			host := strings.TrimPrefix(hostile.Start(t, tc.head, tc.get).URL, "http://")
+			host := faultproxy.StartHostile(t, tc.head, tc.get).Addr
 			dir := t.TempDir()
-			pinned := "FROM acme/pinned:1@" + hostile.Digest([]byte("pinned")) + "\n"
+			pinned := "FROM acme/pinned:1@" + faultproxy.Digest([]byte("pinned")) + "\n"
 			writeFiles(t, dir, map[string]string{"Dockerfile": pinned})
 			safetyRun(t, dir, "lock")
 			before, err := os.ReadFile(filepath.Join(dir, "images.lock"))

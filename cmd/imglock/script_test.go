@@ -13,8 +13,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/imglock/imglock/internal/faultproxy"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func TestMain(m *testing.M) {
@@ -83,9 +83,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 const registryKey = "registry"
 
 // registrySlot holds the script's registry once 'registry start' ran.
-type registrySlot struct{ r *testregistry.Registry }
+type registrySlot struct{ r *registry.Registry }
 
-func scriptRegistry(ts *testscript.TestScript) *testregistry.Registry {
+func scriptRegistry(ts *testscript.TestScript) *registry.Registry {
 	slot := ts.Value(registryKey).(*registrySlot)
 	if slot.r == nil {
 		ts.Fatalf("no registry: run 'registry start' first")
@@ -99,7 +99,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch args[0] {
 	case "start":
-		r := testregistry.Start()
+		r := registry.Start()
 		ts.Defer(r.Close)
 		ts.Setenv("REGISTRY", r.Addr)
 		ts.Value(registryKey).(*registrySlot).r = r

@@ -20,7 +20,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func main() {
@@ -46,7 +48,7 @@ func run(binary string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	host := reg.Addr
 	step("A registry on %s, seeded with three images", host)
@@ -153,8 +155,7 @@ CMD ["python", "-m", "worker"]
 	if got := lockedDigest(after, python, "3.12-slim"); got != newDigest {
 		return fmt.Errorf("after upgrade, images.lock locks python to %q, want %s", got, newDigest)
 	}
-	fmt.Println("$ diff -u images.lock.before images.lock")
-	fmt.Print(diff("images.lock.before", "images.lock", string(before), string(after)))
+	os.Stdout.Write(diff.Diff("images.lock.before", before, "images.lock", after))
 
 	step("The new pin verifies")
 	return im.check("4 references verified", verified, "verify")
@@ -234,43 +235,4 @@ func short(d string) string {
 		return alg + ":" + hex[:12]
 	}
 	return d
-}
-
-// diff is a line diff of a and b in unified style, as one hunk with every
-// line for context: a lock file is short.
-func diff(nameA, nameB, a, b string) string {
-	x := strings.SplitAfter(a, "\n")
-	y := strings.SplitAfter(b, "\n")
-	x, y = x[:len(x)-1], y[:len(y)-1] // both end with a newline
-	// lcs[i][j] is the length of the longest common subsequence of x[i:] and y[j:].
-	lcs := make([][]int, len(x)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(y)+1)
-	}
-	for i := len(x) - 1; i >= 0; i-- {
-		for j := len(y) - 1; j >= 0; j-- {
-			if x[i] == y[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n@@ -1,%d +1,%d @@\n", nameA, nameB, len(x), len(y))
-	i, j := 0, 0
-	for i < len(x) || j < len(y) {
-		switch {
-		case i < len(x) && j < len(y) && x[i] == y[j]:
-			out.WriteString(" " + x[i])
-			i, j = i+1, j+1
-		case j == len(y) || i < len(x) && lcs[i+1][j] >= lcs[i][j+1]:
-			out.WriteString("-" + x[i])
-			i++
-		default:
-			out.WriteString("+" + y[j])
-			j++
-		}
-	}
-	return out.String()
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/crane"
 
 	"github.com/imglock/imglock/internal/dockerfile"
-	"github.com/imglock/imglock/internal/faultproxy"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // requestLatency is what the proxy adds to every request: a registry across
@@ -25,7 +25,7 @@ const requestLatency = 20 * time.Millisecond
 // returns their references through the proxy.
 func latencySetup(b *testing.B, tags, repos int, latency time.Duration) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
 	b.Helper()
-	reg := testregistry.Start()
+	reg := registry.Start()
 	b.Cleanup(reg.Close)
 	proxy := faultproxy.Start(reg.Addr)
 	b.Cleanup(proxy.Close)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -33,7 +33,7 @@ func (s *countingStore) Update(edit func(*lock.File) error) (bool, error) {
 // re-reads it only to write, under the file lock: two parses for a lock or
 // an upgrade that changes something, one for a run that changes nothing.
 func TestLockParsesPerRun(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	for _, tag := range []string{"acme/base:1", "acme/other:2"} {
 		if _, err := reg.Push(tag, tag); err != nil {

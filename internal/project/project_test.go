@@ -13,7 +13,7 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -95,7 +95,7 @@ func realResolver() (resolve.Resolver, error) {
 }
 
 func TestTidy(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	redis, err := reg.Push("redis:7", "redis")
 	if err != nil {
@@ -142,7 +142,7 @@ func TestTidy(t *testing.T) {
 }
 
 func TestTidyFailureLeavesLock(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	reg.Close() // connections refused from here on
 	path := filepath.Join(t.TempDir(), "images.lock")
 	old := "docker.io/library/alpine 3 " + digestA + "\ndocker.io/library/gone 1 " + digestC + "\n"
@@ -176,7 +176,7 @@ func TestTidyConflictingPins(t *testing.T) {
 }
 
 func TestTidyPlatforms(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	idx, plats, err := reg.PushIndex("multi:1", "v1", "linux/amd64", "linux/arm64", "linux/arm/v7")
 	if err != nil {

@@ -13,13 +13,13 @@ import (
 
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // lockedTree pushes base:1 and other:2, locks a Dockerfile using both, and
 // re-points base:1 upstream. It returns the references, the lock path and
 // the old and new digests of base:1.
-func lockedTree(t *testing.T, reg *testregistry.Registry) ([]dockerfile.Reference, string, string, string) {
+func lockedTree(t *testing.T, reg *registry.Registry) ([]dockerfile.Reference, string, string, string) {
 	t.Helper()
 	old, err := reg.Push("acme/base:1", "v1")
 	if err != nil {
@@ -44,7 +44,7 @@ func lockedTree(t *testing.T, reg *testregistry.Registry) ([]dockerfile.Referenc
 }
 
 func TestUpgrade(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	refs, path, old, moved := lockedTree(t, reg)
 	before, _ := os.ReadFile(path)
@@ -109,7 +109,7 @@ func TestUpgradeSelection(t *testing.T) {
 }
 
 func TestUpgradeLeavesPinnedTags(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	refs, path, old, _ := lockedTree(t, reg)
 	pinned := ref(t, "svc/Dockerfile", 4, reg.Addr+"/acme/base:1@"+old)
@@ -123,7 +123,7 @@ func TestUpgradeLeavesPinnedTags(t *testing.T) {
 }
 
 func TestCheckRemote(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	refs, path, old, moved := lockedTree(t, reg)
 	p := testProject(t, refs, nil, path)
@@ -150,7 +150,7 @@ func TestCheckRemote(t *testing.T) {
 }
 
 func TestCheckRemoteRegistryDown(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	refs, path, _, _ := lockedTree(t, reg)
 	reg.Close()
 	_, err := testProject(t, refs, nil, path).CheckRemote(context.Background())
@@ -161,7 +161,7 @@ func TestCheckRemoteRegistryDown(t *testing.T) {
 }
 
 func TestCheckRemoteVanished(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	refs, path, old, _ := lockedTree(t, reg)
 	d, err := name.NewDigest(reg.Addr + "/acme/base@" + old)

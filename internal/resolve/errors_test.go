@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/imglock/imglock/internal/diag"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func TestErrorDiagKind(t *testing.T) {
@@ -37,7 +37,7 @@ func TestErrorDiagKind(t *testing.T) {
 // code through diag.ExitCode: 2 when the registry lacks what was asked, 3
 // when a registry failed, and 3 when both happened in one run.
 func TestResolveExitCodes(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	if _, err := reg.Push("single:1", "s"); err != nil { // linux/amd64
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestResolveExitCodes(t *testing.T) {
 	if _, _, err := reg.PushIndex("multi:1", "m", "linux/amd64"); err != nil {
 		t.Fatal(err)
 	}
-	down := testregistry.Start()
+	down := registry.Start()
 	down.Close()
 
 	notFound := mustRef(t, reg.Addr+"/single:nope")

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/hostile"
 	"github.com/imglock/imglock/internal/imageref"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // hostileManifest is a well-formed single-platform manifest: what the
@@ -21,7 +21,7 @@ var hostileManifest = []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oc
 	`"layers":[]}`)
 
 // otherDigest is a well-formed digest of other bytes than hostileManifest.
-var otherDigest = hostile.Digest([]byte("other bytes"))
+var otherDigest = faultproxy.Digest([]byte("other bytes"))
 
 func notCalled(t *testing.T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +50,7 @@ func hostileResolve(t *testing.T, host, digest string, platforms ...string) ([]R
 // manifest answer is refused with an error naming the reference and saying
 // what was wrong; nothing resolves.
 func TestHostileRegistryRefused(t *testing.T) {
-	real := testregistry.Start()
+	real := registry.Start()
 	defer real.Close()
 	if _, err := real.Push("acme/base:1", "served elsewhere"); err != nil {
 		t.Fatal(err)
@@ -63,39 +63,39 @@ func TestHostileRegistryRefused(t *testing.T) {
 		platforms []string // per-platform digests wanted: a GET, no HEAD
 		want      string
 	}{
-		{name: "get-digest-mismatch-after-bare-head", head: hostile.Manifest(nil, ""), get: hostile.Manifest(hostileManifest, otherDigest),
-			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent (" + hostile.Digest(hostileManifest) + ")"},
-		{name: "get-digest-mismatch-for-platforms", get: hostile.Manifest(hostileManifest, otherDigest), platforms: []string{"linux/amd64"},
+		{name: "get-digest-mismatch-after-bare-head", head: faultproxy.Manifest(nil, ""), get: faultproxy.Manifest(hostileManifest, otherDigest),
+			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent (" + faultproxy.Digest(hostileManifest) + ")"},
+		{name: "get-digest-mismatch-for-platforms", get: faultproxy.Manifest(hostileManifest, otherDigest), platforms: []string{"linux/amd64"},
 			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent"},
-		{name: "get-by-digest-other-bytes", get: hostile.Manifest(hostileManifest, ""), digest: otherDigest, platforms: []string{"linux/amd64"},
-			want: "manifest " + otherDigest + " has the digest " + hostile.Digest(hostileManifest)},
-		{name: "get-endless-body", head: hostile.Manifest(nil, ""), get: hostile.Endless(otherDigest),
+		{name: "get-by-digest-other-bytes", get: faultproxy.Manifest(hostileManifest, ""), digest: otherDigest, platforms: []string{"linux/amd64"},
+			want: "manifest " + otherDigest + " has the digest " + faultproxy.Digest(hostileManifest)},
+		{name: "get-endless-body", head: faultproxy.Manifest(nil, ""), get: faultproxy.Endless(otherDigest),
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "get-endless-body-for-platforms", get: hostile.Endless(otherDigest), platforms: []string{"linux/amd64"},
+		{name: "get-endless-body-for-platforms", get: faultproxy.Endless(otherDigest), platforms: []string{"linux/amd64"},
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "get-over-4MiB", head: hostile.Manifest(nil, ""), get: hostile.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
+		{name: "get-over-4MiB", head: faultproxy.Manifest(nil, ""), get: faultproxy.Manifest(bytes.Repeat([]byte(" "), 4<<20+1), ""),
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
-		{name: "head-1MiB-header", head: hostile.WithHeader(1<<20, hostile.Manifest(nil, hostile.Digest(hostileManifest))),
+		{name: "head-1MiB-header", head: faultproxy.WithHeader(1<<20, faultproxy.Manifest(nil, faultproxy.Digest(hostileManifest))),
 			want: "server response headers exceeded 65536 bytes"},
-		{name: "get-1MiB-header", head: hostile.Manifest(nil, ""), get: hostile.WithHeader(1<<20, hostile.Manifest(hostileManifest, "")),
+		{name: "get-1MiB-header", head: faultproxy.Manifest(nil, ""), get: faultproxy.WithHeader(1<<20, faultproxy.Manifest(hostileManifest, "")),
 			want: "server response headers exceeded 65536 bytes"},
-		{name: "head-redirect-other-host", head: hostile.RedirectTo(real.Addr),
+		{name: "head-redirect-other-host", head: faultproxy.RedirectTo(real.Addr),
 			want: "refusing a redirect of a manifest request from "},
-		{name: "get-redirect-other-host", get: hostile.RedirectTo(real.Addr), platforms: []string{"linux/amd64"},
+		{name: "get-redirect-other-host", get: faultproxy.RedirectTo(real.Addr), platforms: []string{"linux/amd64"},
 			want: "refusing a redirect of a manifest request from "},
-		{name: "head-digest-short", head: hostile.Manifest(nil, "sha256:xyz"),
+		{name: "head-digest-short", head: faultproxy.Manifest(nil, "sha256:xyz"),
 			want: `registry answered an unusable Docker-Content-Digest "sha256:xyz": sha256 digest has 3 hex characters, want 64`},
-		{name: "head-digest-md5", head: hostile.Manifest(nil, "md5:"+strings.Repeat("0", 32)),
+		{name: "head-digest-md5", head: faultproxy.Manifest(nil, "md5:"+strings.Repeat("0", 32)),
 			want: `unknown algorithm "md5"; want sha256 or sha512`},
-		{name: "head-digest-sha384", head: hostile.Manifest(nil, "sha384:"+strings.Repeat("0", 96)),
+		{name: "head-digest-sha384", head: faultproxy.Manifest(nil, "sha384:"+strings.Repeat("0", 96)),
 			want: `unknown algorithm "sha384"; want sha256 or sha512`},
-		{name: "head-digest-empty-hex", head: hostile.Manifest(nil, "sha256:"),
+		{name: "head-digest-empty-hex", head: faultproxy.Manifest(nil, "sha256:"),
 			want: `registry answered an unusable Docker-Content-Digest "sha256:": sha256 digest has 0 hex characters, want 64`},
-		{name: "head-digest-no-algorithm", head: hostile.Manifest(nil, strings.Repeat("0", 64)),
+		{name: "head-digest-no-algorithm", head: faultproxy.Manifest(nil, strings.Repeat("0", 64)),
 			want: "want sha256:HEX or sha512:HEX"},
-		{name: "head-digest-uppercase", head: hostile.Manifest(nil, "sha256:"+strings.Repeat("A", 64)),
+		{name: "head-digest-uppercase", head: faultproxy.Manifest(nil, "sha256:"+strings.Repeat("A", 64)),
 			want: "sha256 digest must be lowercase hex"},
-		{name: "head-digest-huge", head: hostile.Manifest(nil, huge),
+		{name: "head-digest-huge", head: faultproxy.Manifest(nil, huge),
 			want: "sha256 digest has 32768 hex characters, want 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,8 +106,7 @@ func TestHostileRegistryRefused(t *testing.T) {
 			if get == nil {
 				get = notCalled(t)
 			}
-			srv := hostile.Start(t, head, get)
-			host := strings.TrimPrefix(srv.URL, "http://")
+			host := faultproxy.StartHostile(t, head, get).Addr
 			real.ResetCounts()
 			got, err := hostileResolve(t, host, tc.digest, tc.platforms...)
 			if err == nil {
@@ -138,19 +137,18 @@ func TestHostileRegistryRefused(t *testing.T) {
 // TestHostileRegistryHarnessHonest: the same server, answering honestly,
 // resolves; the refusals above come from the lies, not from the harness.
 func TestHostileRegistryHarnessHonest(t *testing.T) {
-	d := hostile.Digest(hostileManifest)
+	d := faultproxy.Digest(hostileManifest)
 	for _, tc := range []struct {
 		name      string
 		head, get http.HandlerFunc
 	}{
-		{"head", hostile.Manifest(nil, d), notCalled(t)},
-		{"bare-head-then-get", hostile.Manifest(nil, ""), hostile.Manifest(hostileManifest, d)},
-		{"bare-head-then-bare-get", hostile.Manifest(nil, ""), hostile.Manifest(hostileManifest, "")},
-		{"small-extra-header", hostile.WithHeader(1<<10, hostile.Manifest(nil, d)), notCalled(t)},
+		{"head", faultproxy.Manifest(nil, d), notCalled(t)},
+		{"bare-head-then-get", faultproxy.Manifest(nil, ""), faultproxy.Manifest(hostileManifest, d)},
+		{"bare-head-then-bare-get", faultproxy.Manifest(nil, ""), faultproxy.Manifest(hostileManifest, "")},
+		{"small-extra-header", faultproxy.WithHeader(1<<10, faultproxy.Manifest(nil, d)), notCalled(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := hostile.Start(t, tc.head, tc.get)
-			got, err := hostileResolve(t, strings.TrimPrefix(srv.URL, "http://"), "")
+			got, err := hostileResolve(t, faultproxy.StartHostile(t, tc.head, tc.get).Addr, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,9 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testregistry.RunWithoutCredentials(m))
+	os.Exit(registry.RunWithoutCredentials(m))
 }

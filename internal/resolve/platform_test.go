@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func TestResolvePlatformsFromIndex(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	idx, want, err := reg.PushIndex("multi:1", "m", "linux/amd64", "linux/arm64", "linux/arm/v7")
 	if err != nil {
@@ -37,7 +37,7 @@ func TestResolvePlatformsFromIndex(t *testing.T) {
 }
 
 func TestResolvePlatformMissingFromIndex(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	if _, _, err := reg.PushIndex("multi:1", "m", "linux/amd64", "linux/arm64"); err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestResolvePlatformMissingFromIndex(t *testing.T) {
 }
 
 func TestResolvePlatformOfSingleImage(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	d, err := reg.Push("single:1", "s") // linux/amd64
 	if err != nil {
@@ -75,7 +75,7 @@ func TestResolvePlatformOfSingleImage(t *testing.T) {
 }
 
 func TestResolveByDigestReadsThatManifest(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	old, oldPlatforms, err := reg.PushIndex("multi:1", "old", "linux/amd64", "linux/arm64")
 	if err != nil {
@@ -115,9 +115,9 @@ func TestPlatformMatches(t *testing.T) {
 }
 
 func TestResolveThroughMirror(t *testing.T) {
-	upstream := testregistry.Start()
+	upstream := registry.Start()
 	defer upstream.Close()
-	mirror := testregistry.Start()
+	mirror := registry.Start()
 	defer mirror.Close()
 	d, err := mirror.Push("acme/base:1", "served by the mirror")
 	if err != nil {

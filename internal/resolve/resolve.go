@@ -495,6 +495,13 @@ type schemeTransport struct {
 	inner  http.RoundTripper
 }
 
+// NewSchemeTransport sends requests for host with scheme, whatever scheme
+// go-containerregistry picked (plain HTTP for every loopback host); requests
+// to other hosts pass unchanged.
+func NewSchemeTransport(host, scheme string, inner http.RoundTripper) http.RoundTripper {
+	return &schemeTransport{scheme: scheme, host: host, inner: inner}
+}
+
 func (t *schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host == t.host && req.URL.Scheme != t.scheme {
 		req = req.Clone(req.Context())

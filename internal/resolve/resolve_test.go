@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/imglock/imglock/internal/imageref"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 func newTestResolver(t testing.TB, opts ...Option) *Remote {
@@ -35,7 +35,7 @@ func mustRef(t testing.TB, s string) Request {
 }
 
 func TestResolveDigestsAndRequestCount(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	want := map[string]string{}
 	for i := range 6 {
@@ -71,7 +71,7 @@ func TestResolveDigestsAndRequestCount(t *testing.T) {
 }
 
 func TestResolveReportsEveryFailure(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	if _, err := reg.Push("ok/img:1", "x"); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestResolveReportsEveryFailure(t *testing.T) {
 }
 
 func TestResolveRegistryDown(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	addr := reg.Addr
 	reg.Close()
 	_, err := newTestResolver(t).Resolve(context.Background(), []Request{mustRef(t, addr+"/a/b:1")})
@@ -140,7 +140,7 @@ func (t *inFlight) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestResolveBoundsConcurrency(t *testing.T) {
-	reg := testregistry.Start()
+	reg := registry.Start()
 	defer reg.Close()
 	var refs []Request
 	for i := range 40 {
@@ -172,7 +172,7 @@ func TestOptionsValidate(t *testing.T) {
 // and never after the call that reports everything done. Run with -race:
 // calls records without a lock of its own.
 func TestProgressSerialised(t *testing.T) {
-	regs := []*testregistry.Registry{testregistry.Start(), testregistry.Start()}
+	regs := []*registry.Registry{registry.Start(), registry.Start()}
 	var refs []Request
 	for i, reg := range regs {
 		defer reg.Close()
@@ -184,7 +184,7 @@ func TestProgressSerialised(t *testing.T) {
 			refs = append(refs, mustRef(t, reg.Addr+"/"+ref))
 		}
 	}
-	down := testregistry.Start()
+	down := registry.Start()
 	down.Close()
 	for j := range 5 {
 		refs = append(refs, mustRef(t, fmt.Sprintf("%s/gone/img:%d", down.Addr, j)))
@@ -230,7 +230,7 @@ func TestProgressTickerStopsAtTotal(t *testing.T) {
 // TestUserAgentOnEveryRequest: the ping, the token request, HEADs, GETs of
 // manifests and of a config blob all name the client.
 func TestUserAgentOnEveryRequest(t *testing.T) {
-	reg := testregistry.Start(testregistry.WithTokenAuth())
+	reg := registry.Start(registry.WithTokenAuth())
 	defer reg.Close()
 	for _, ref := range []string{"acme/single:1", "acme/single:2"} {
 		if _, err := reg.Push(ref, ref); err != nil {

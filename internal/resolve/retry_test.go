@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/faultproxy"
 	"github.com/imglock/imglock/internal/imageref"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/faultproxy"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // fastPolicy keeps backoffs short; Retry-After still sets its own waits.
@@ -249,7 +249,7 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 func pushedBehindProxy(t *testing.T) (*faultproxy.Proxy, string) {
 	t.Helper()
-	reg := testregistry.Start()
+	reg := registry.Start()
 	t.Cleanup(reg.Close)
 	d, err := reg.Push("acme/base:1", "v1")
 	if err != nil {

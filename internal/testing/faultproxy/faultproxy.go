@@ -1,8 +1,11 @@
-// Package faultproxy is a reverse proxy on loopback that misbehaves on
-// purpose in front of a real registry: added latency, error answers with
-// Retry-After, connection resets, stalls, a missing Docker-Content-Digest.
-// Tests and benchmarks use it for the faults a real registry cannot be made
-// to produce; everything else is the real registry behind it.
+// Package faultproxy is test support: the one misbehaving registry, a
+// reverse proxy on loopback in front of a real registry. It adds latency,
+// error answers with Retry-After, connection resets, stalls and a missing
+// Docker-Content-Digest; it serves one manifest in place of another under
+// the other's digest; and it lets a test answer manifest requests itself,
+// for the ways a registry can lie about or flood a manifest (Answer,
+// StartHostile). Tests and benchmarks use it for what a real registry
+// cannot be made to do; everything else is the real registry behind it.
 //
 // Faults apply by default only to manifest HEAD and GET requests, the ones
 // that resolve tags, so that a test of tag resolution is not thrown off by
@@ -12,6 +15,7 @@
 package faultproxy
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -19,20 +23,22 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // Proxy is a running fault proxy.
 type Proxy struct {
 	Addr string // host:port on 127.0.0.1; the registry as clients see it
 
-	// Counter counts the requests received, by kind as testregistry.Kind
+	// Counter counts the requests received, by kind as registry.Kind
 	// classifies them; faulted requests count too.
-	testregistry.Counter
+	registry.Counter
 
 	target   string
 	srv      *http.Server
@@ -40,11 +46,13 @@ type Proxy struct {
 	closing  chan struct{}
 	once     sync.Once
 
-	mu      sync.Mutex
-	latency time.Duration
-	faults  []fault // pending, in order
-	all     bool
-	strip   bool
+	mu          sync.Mutex
+	latency     time.Duration
+	faults      []fault // pending, in order
+	all         bool
+	strip       bool
+	answers     map[string]http.HandlerFunc // by request kind (head, get)
+	substitutes map[string]string           // digest -> the digest served in its place
 }
 
 type faultKind int
@@ -82,6 +90,7 @@ func Start(target string) *Proxy {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(up)
 			r.Out.Host = target
+			p.substitute(r)
 		},
 		Transport:      p.upstream,
 		ModifyResponse: p.modifyResponse,
@@ -96,6 +105,18 @@ func Start(target string) *Proxy {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go p.srv.Serve(ln)
+	return p
+}
+
+// StartHostile starts a proxy whose manifest HEAD and GET requests head and
+// get answer (see Answer), in front of an empty in-process registry of its
+// own, which answers the rest; both stop when the test ends.
+func StartHostile(tb testing.TB, head, get http.HandlerFunc) *Proxy {
+	reg := registry.Start()
+	tb.Cleanup(reg.Close)
+	p := Start(reg.Addr)
+	tb.Cleanup(p.Close)
+	p.Answer(head, get)
 	return p
 }
 
@@ -154,6 +175,27 @@ func (p *Proxy) StripDigest(on bool) {
 	p.strip = on
 }
 
+// Answer has head answer manifest HEAD requests and get manifest GET
+// requests in place of the registry, once latency and faults are applied;
+// a nil handler forwards them again.
+func (p *Proxy) Answer(head, get http.HandlerFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.answers = map[string]http.HandlerFunc{"head": head, "get": get}
+}
+
+// Substitute serves, for manifest requests of digest, the manifest other
+// from the registry, still labelled digest, as a compromised registry or
+// mirror would.
+func (p *Proxy) Substitute(digest, other string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.substitutes == nil {
+		p.substitutes = map[string]string{}
+	}
+	p.substitutes[digest] = other
+}
+
 func (p *Proxy) add(f fault) {
 	if f.n <= 0 {
 		return
@@ -163,25 +205,45 @@ func (p *Proxy) add(f fault) {
 	p.faults = append(p.faults, f)
 }
 
-// take counts r and returns the fault it gets, if any.
-func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration) {
+// take counts r and returns the fault it gets, if any, the latency, and
+// the handler that answers it in place of the registry, if any.
+func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration, answer http.HandlerFunc) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.Count(r)
-	kind := testregistry.Kind(r)
+	kind := registry.Kind(r)
+	answer = p.answers[kind]
 	if len(p.faults) == 0 || !(p.all || kind == "head" || kind == "get") {
-		return fault{}, false, p.latency
+		return fault{}, false, p.latency, answer
 	}
 	f = p.faults[0]
 	if p.faults[0].n--; p.faults[0].n == 0 {
 		p.faults = p.faults[1:]
 	}
-	return f, true, p.latency
+	return f, true, p.latency, answer
+}
+
+// relabelKey marks an upstream request for a substitute manifest with the
+// digest its answer is to claim.
+type relabelKey struct{}
+
+// substitute points a manifest request for a substituted digest at the
+// manifest served in its place.
+func (p *Proxy) substitute(r *httputil.ProxyRequest) {
+	dir, digest := path.Split(r.Out.URL.Path)
+	p.mu.Lock()
+	other, ok := p.substitutes[digest]
+	p.mu.Unlock()
+	if !ok || !strings.HasSuffix(dir, "/manifests/") {
+		return
+	}
+	r.Out.URL.Path, r.Out.URL.RawPath = dir+other, ""
+	r.Out = r.Out.WithContext(context.WithValue(r.Out.Context(), relabelKey{}, digest))
 }
 
 func (p *Proxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, faulted, latency := p.take(r)
+		f, faulted, latency, answer := p.take(r)
 		if latency > 0 {
 			t := time.NewTimer(latency)
 			defer t.Stop()
@@ -194,7 +256,10 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 			}
 		}
 		if !faulted {
-			next.ServeHTTP(w, r)
+			if answer == nil {
+				answer = next.ServeHTTP
+			}
+			answer(w, r)
 			return
 		}
 		switch f.kind {
@@ -252,8 +317,12 @@ func resetConnection(w http.ResponseWriter) {
 }
 
 // modifyResponse makes upstream URLs in headers name the proxy, so clients
-// keep talking to it, and strips the digest header when asked.
+// keep talking to it, labels a substitute manifest with the digest asked
+// for, and strips the digest header when asked.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if d, ok := resp.Request.Context().Value(relabelKey{}).(string); ok {
+		resp.Header.Set("Docker-Content-Digest", d)
+	}
 	for _, k := range []string{"Location", "Content-Location"} {
 		if v := resp.Header.Get(k); v != "" {
 			resp.Header.Set(k, p.rewriteURL(v))

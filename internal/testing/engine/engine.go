@@ -1,11 +1,11 @@
-// Package enginetest gives tests the container engines that .ci/engines.sh
-// starts: Docker Engine 20.10 (classic builder and its built-in BuildKit 0.8)
-// and a modern buildkitd behind a buildx builder, all reached with the
-// machine's docker CLI.
+// Package engine is test support: it gives build tests the container
+// engines that .ci/engines.sh starts: Docker Engine 20.10 (classic builder
+// and its built-in BuildKit 0.8) and a modern buildkitd behind a buildx
+// builder, all reached with the machine's docker CLI.
 //
 // Where the variables .ci/engines.sh prints are not set, Docker skips the
 // test, except under CI=true, where it fails it.
-package enginetest
+package engine
 
 import (
 	"archive/tar"
@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // The variables .ci/engines.sh prints.
@@ -71,10 +73,6 @@ type Engine struct {
 	Builder string // buildx builder of buildkitd
 }
 
-// Required reports whether a missing engine must fail a test rather than skip
-// it: CI installs every engine, so its absence there is a bug.
-func Required() bool { return os.Getenv("CI") == "true" }
-
 // Docker returns the engines on path Classic (On picks another), or skips the
 // test where they are not configured (fails it under CI=true).
 func Docker(tb testing.TB) Engine {
@@ -85,12 +83,8 @@ func Docker(tb testing.TB) Engine {
 		Builder: os.Getenv(EnvBuildxBuilder),
 	}
 	if e.Host == "" || e.Config == "" || e.Builder == "" {
-		msg := fmt.Sprintf("no container engine: set %s, %s and %s as .ci/engines.sh prints them (eval \"$(.ci/engines.sh)\")",
-			EnvDockerHost, EnvBuildxConfig, EnvBuildxBuilder)
-		if Required() {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		testenv.Missing(tb, fmt.Sprintf("no container engine: set %s, %s and %s as .ci/engines.sh prints them (eval \"$(.ci/engines.sh)\")",
+			EnvDockerHost, EnvBuildxConfig, EnvBuildxBuilder))
 	}
 	if err := reachable(e.Host); err != nil {
 		// Configured but down: a stale shell or a rebooted machine, never a skip.
@@ -108,14 +102,7 @@ func (e Engine) On(p Path) Engine {
 // Env is the environment of a docker command on the path: this process's,
 // without what would redirect the CLI elsewhere.
 func (e Engine) Env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "DOCKER_") || strings.HasPrefix(kv, "BUILDX_") || strings.HasPrefix(kv, "BUILDKIT_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env,
+	env := append(testenv.Environ("DOCKER_", "BUILDX_", "BUILDKIT_"),
 		"DOCKER_HOST="+e.Host,
 		"DOCKER_CONFIG="+e.Config,
 		"DOCKER_CLI_HINTS=false",

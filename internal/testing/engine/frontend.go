@@ -1,4 +1,4 @@
-package enginetest
+package engine
 
 import (
 	"archive/tar"
@@ -7,12 +7,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // EnvDockerfileFrontend names the Dockerfile frontend binary .ci/engines.sh
@@ -27,11 +26,7 @@ func PushFrontend(tb testing.TB, ref string) string {
 	tb.Helper()
 	path := os.Getenv(EnvDockerfileFrontend)
 	if path == "" {
-		msg := "no Dockerfile frontend binary: set " + EnvDockerfileFrontend + " as .ci/engines.sh prints it"
-		if Required() {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		testenv.Missing(tb, "no Dockerfile frontend binary: set "+EnvDockerfileFrontend+" as .ci/engines.sh prints it")
 	}
 	bin, err := os.ReadFile(path)
 	if err != nil {
@@ -59,14 +54,10 @@ func PushFrontend(tb testing.TB, ref string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	// What BuildKit and buildx read from a frontend image, as the upstream
 	// image declares it: where to start it, that it needs no network, and
 	// what it can do (buildx refuses --build-context without "contexts").
-	img, err = mutate.Config(img, v1.Config{
+	img, err := registry.NewImage(l, "linux/amd64", v1.Config{
 		Entrypoint: []string{"/bin/dockerfile-frontend"},
 		Labels: map[string]string{
 			"moby.buildkit.frontend.network.none": "true",
@@ -76,25 +67,9 @@ func PushFrontend(tb testing.TB, ref string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := img.ConfigFile()
+	d, err := registry.Push(ref, img)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		tb.Fatal(err)
-	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		tb.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d.String()
+	return d
 }

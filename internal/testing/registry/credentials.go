@@ -1,4 +1,4 @@
-package testregistry
+package registry
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package distreg_test
+package distribution_test
 
 import (
 	"crypto/x509"
@@ -15,11 +15,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imglock/imglock/internal/distreg"
+	"github.com/imglock/imglock/internal/testing/distribution"
 )
 
 // head asks for a manifest and returns the status and digest header.
-func head(t *testing.T, r *distreg.Registry, repoRef, user, pass string) (int, string) {
+func head(t *testing.T, r *distribution.Registry, repoRef, user, pass string) (int, string) {
 	t.Helper()
 	parts := strings.SplitN(repoRef, ":", 2)
 	req, err := http.NewRequest(http.MethodHead, r.URL()+"/v2/"+parts[0]+"/manifests/"+parts[1], nil)
@@ -38,18 +38,27 @@ func head(t *testing.T, r *distreg.Registry, repoRef, user, pass string) (int, s
 	return resp.StatusCode, resp.Header.Get("Docker-Content-Digest")
 }
 
+func push(t *testing.T, r *distribution.Registry, repoTag, content string) string {
+	t.Helper()
+	d, err := r.Push(repoTag, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestPlain(t *testing.T) {
 	t.Parallel()
-	r := distreg.Start(t, distreg.Options{})
+	r := distribution.Start(t, distribution.Options{})
 	if !strings.HasPrefix(r.Addr, "127.0.0.1:") || r.CAFile != "" {
 		t.Fatalf("Addr %q, CAFile %q; want 127.0.0.1:PORT and no CA", r.Addr, r.CAFile)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 	if code, got := head(t, r, "acme/base:1", "", ""); code != http.StatusOK || got != d {
 		t.Errorf("HEAD acme/base:1 = %d %s, want 200 %s", code, got, d)
 	}
 	// Pushing again re-points the tag.
-	d2 := r.Push(t, "acme/base:1", "two")
+	d2 := push(t, r, "acme/base:1", "two")
 	if _, got := head(t, r, "acme/base:1", "", ""); got != d2 || d2 == d {
 		t.Errorf("after re-push: digest %s, want %s (was %s)", got, d2, d)
 	}
@@ -64,11 +73,11 @@ func TestPlain(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	r := distreg.Start(t, distreg.Options{Htpasswd: map[string]string{"bob": "b0b-pw", "alice": "s3cr3t"}})
+	r := distribution.Start(t, distribution.Options{Htpasswd: map[string]string{"bob": "b0b-pw", "alice": "s3cr3t"}})
 	if u, p := r.Credentials(); u != "alice" || p != "s3cr3t" {
 		t.Errorf("Credentials() = %q, %q; want the first user in order", u, p)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 
 	resp, err := r.Client().Get(r.URL() + "/v2/")
 	if err != nil {
@@ -95,7 +104,7 @@ func TestAuth(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	r := distreg.Start(t, distreg.Options{TLS: true})
+	r := distribution.Start(t, distribution.Options{TLS: true})
 	if !strings.HasPrefix(r.URL(), "https://") {
 		t.Fatalf("URL() = %s, want https", r.URL())
 	}
@@ -106,7 +115,7 @@ func TestTLS(t *testing.T) {
 	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		t.Fatalf("%s holds no certificate", r.CAFile)
 	}
-	d := r.Push(t, "acme/base:1", "one")
+	d := push(t, r, "acme/base:1", "one")
 	if code, got := head(t, r, "acme/base:1", "", ""); code != http.StatusOK || got != d {
 		t.Errorf("HEAD = %d %s, want 200 %s", code, got, d)
 	}
@@ -131,8 +140,8 @@ func TestTLS(t *testing.T) {
 func TestDelete(t *testing.T) {
 	t.Parallel()
 	for _, enabled := range []bool{false, true} {
-		r := distreg.Start(t, distreg.Options{Delete: enabled, Htpasswd: map[string]string{"u": "p"}})
-		d := r.Push(t, "acme/base:1", "one")
+		r := distribution.Start(t, distribution.Options{Delete: enabled, Htpasswd: map[string]string{"u": "p"}})
+		d := push(t, r, "acme/base:1", "one")
 		ref, err := name.NewDigest(r.Addr + "/acme/base@" + d)
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +159,7 @@ func TestDelete(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	t.Parallel()
-	r := distreg.Start(t, distreg.Options{})
+	r := distribution.Start(t, distribution.Options{})
 	r.Close()
 	if _, err := http.Get(r.URL() + "/v2/"); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("GET after Close: %v, want connection refused", err)
@@ -175,7 +184,7 @@ func (f *fakeTB) Logf(string, ...any) {}
 
 // Without a binary Start skips, except under CI=true, where it fails.
 func TestStartWithoutBinary(t *testing.T) {
-	t.Setenv(distreg.EnvBinary, "")
+	t.Setenv(distribution.EnvBinary, "")
 	t.Setenv("PATH", t.TempDir())
 	for _, ci := range []string{"", "true"} {
 		t.Setenv("CI", ci)
@@ -183,16 +192,16 @@ func TestStartWithoutBinary(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			distreg.Start(f, distreg.Options{})
+			distribution.Start(f, distribution.Options{})
 		}()
 		<-done
 		msg, other := f.skipped, f.failed
 		if ci == "true" {
 			msg, other = f.failed, f.skipped
 		}
-		if !strings.Contains(msg, distreg.EnvBinary) || other != "" {
+		if !strings.Contains(msg, distribution.EnvBinary) || other != "" {
 			t.Errorf("CI=%q: skipped %q, failed %q; want only a %s naming %s", ci, f.skipped, f.failed,
-				map[string]string{"": "skip", "true": "failure"}[ci], distreg.EnvBinary)
+				map[string]string{"": "skip", "true": "failure"}[ci], distribution.EnvBinary)
 		}
 	}
 }
@@ -204,21 +213,21 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Setenv(distreg.EnvBinary, notExec)
-	if _, err := distreg.Binary(); err == nil || errors.Is(err, distreg.ErrNoBinary) {
-		t.Errorf("Binary() with %s naming a non-executable: %v; want an error other than ErrNoBinary", distreg.EnvBinary, err)
+	t.Setenv(distribution.EnvBinary, notExec)
+	if _, err := distribution.Binary(); err == nil || errors.Is(err, distribution.ErrNoBinary) {
+		t.Errorf("Binary() with %s naming a non-executable: %v; want an error other than ErrNoBinary", distribution.EnvBinary, err)
 	}
 
-	t.Setenv(distreg.EnvBinary, "")
+	t.Setenv(distribution.EnvBinary, "")
 	t.Setenv("PATH", dir)
-	if _, err := distreg.Binary(); !errors.Is(err, distreg.ErrNoBinary) {
+	if _, err := distribution.Binary(); !errors.Is(err, distribution.ErrNoBinary) {
 		t.Errorf("Binary() with nothing configured: %v, want ErrNoBinary", err)
 	}
 
 	if err := os.Chmod(notExec, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := distreg.Binary(); err != nil || got != notExec {
+	if got, err := distribution.Binary(); err != nil || got != notExec {
 		t.Errorf("Binary() with registry on PATH = %q, %v; want %s", got, err, notExec)
 	}
 }

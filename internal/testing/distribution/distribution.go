@@ -1,12 +1,12 @@
-// Package distreg runs the CNCF Distribution registry (its `registry` binary)
-// as a separate process on loopback for integration tests, with optional
-// htpasswd auth, TLS from a throwaway CA and deletes, and pushes small real
-// images to it.
+// Package distribution is test support: it runs the CNCF Distribution
+// registry (its `registry` binary) as a separate process on loopback for
+// integration tests, with optional htpasswd auth, TLS from a throwaway CA
+// and deletes, and pushes small real images to it.
 //
 // The binary comes from $IMGLOCK_DISTRIBUTION (.ci/run builds it) or from
 // "registry" on PATH. Where there is none, Start skips the test, except under
 // CI=true, where it fails it.
-package distreg
+package distribution
 
 import (
 	"bytes"
@@ -17,24 +17,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 // EnvBinary is the environment variable naming the registry binary.
@@ -98,17 +100,13 @@ func Binary() (string, error) {
 	return p, nil
 }
 
-// Required reports whether a missing binary must fail a test rather than
-// skip it: under CI every prerequisite is installed, so its absence is a bug.
-func Required() bool { return os.Getenv("CI") == "true" }
-
 // Start starts a registry for the test and stops it when the test ends. With
 // no binary it skips the test, or fails it under CI=true.
 func Start(tb testing.TB, opts Options) *Registry {
 	tb.Helper()
 	r, err := StartProcess(opts)
-	if errors.Is(err, ErrNoBinary) && !Required() {
-		tb.Skip(err)
+	if errors.Is(err, ErrNoBinary) {
+		testenv.Missing(tb, err.Error())
 	}
 	if err != nil {
 		tb.Fatal(err)
@@ -131,7 +129,7 @@ func StartProcess(opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "distreg-")
+	dir, err := os.MkdirTemp("", "distribution-")
 	if err != nil {
 		return nil, err
 	}
@@ -285,36 +283,18 @@ func (r *Registry) Client() *http.Client {
 // Credentials returns the user and password Push uses: the first user of
 // Options.Htpasswd in sorted order, or empty strings when there is no auth.
 func (r *Registry) Credentials() (user, password string) {
-	users := make([]string, 0, len(r.opts.Htpasswd))
-	for u := range r.opts.Htpasswd {
-		users = append(users, u)
-	}
+	users := slices.Sorted(maps.Keys(r.opts.Htpasswd))
 	if len(users) == 0 {
 		return "", ""
 	}
-	sort.Strings(users)
 	return users[0], r.opts.Htpasswd[users[0]]
 }
 
-// Push pushes a one-layer linux/amd64 image holding /base.txt with content to
-// repoTag (REPO:TAG, without the host) and returns its digest.
-func (r *Registry) Push(tb testing.TB, repoTag, content string) string {
-	tb.Helper()
-	d, err := r.PushImage(repoTag, content)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
-}
-
-// PushImage is Push for callers without a testing.TB. It authenticates with
+// Push pushes registry.Image(content, "linux/amd64") to repoTag (REPO:TAG,
+// without the host) and returns its digest. It authenticates with
 // Credentials and trusts the CA.
-func (r *Registry) PushImage(repoTag, content string) (string, error) {
-	img, err := testregistry.Image(content, "linux", "amd64")
-	if err != nil {
-		return "", err
-	}
-	ref, err := name.ParseReference(r.Addr + "/" + repoTag)
+func (r *Registry) Push(repoTag, content string) (string, error) {
+	img, err := registry.Image(content, "linux/amd64")
 	if err != nil {
 		return "", err
 	}
@@ -322,36 +302,18 @@ func (r *Registry) PushImage(repoTag, content string) (string, error) {
 	if user, pass := r.Credentials(); user != "" {
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
 	}
-	if err := remote.Write(ref, img, opts...); err != nil {
-		return "", fmt.Errorf("pushing %s/%s: %w", r.Addr, repoTag, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return "", err
-	}
-	return d.String(), nil
+	return registry.Push(r.Addr+"/"+repoTag, img, opts...)
 }
 
 // transport trusts the CA and, under TLS, sends every request to the
-// registry over HTTPS: go-containerregistry picks plain HTTP for loopback
-// hosts whatever the server speaks.
+// registry over HTTPS, as imglock does: go-containerregistry picks plain
+// HTTP for loopback hosts whatever the server speaks.
 func (r *Registry) transport() http.RoundTripper {
-	t := r.rt
 	if !r.opts.TLS {
-		return t
+		return r.rt
 	}
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if req.URL.Host == r.Addr && req.URL.Scheme == "http" {
-			req = req.Clone(req.Context())
-			req.URL.Scheme = "https"
-		}
-		return t.RoundTrip(req)
-	})
+	return resolve.NewSchemeTransport(r.Addr, "https", r.rt)
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // writeFiles writes what the config refers to: htpasswd, CA and certificate.
 func (r *Registry) writeFiles() error {
@@ -416,14 +378,7 @@ func (r *Registry) config() string {
 // registry behind its config file: REGISTRY_* variables override config keys,
 // and OpenTelemetry would export traces to a collector that is not there.
 func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "REGISTRY_") || strings.HasPrefix(kv, "OTEL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "OTEL_TRACES_EXPORTER=none")
+	return append(testenv.Environ("REGISTRY_", "OTEL_"), "OTEL_TRACES_EXPORTER=none")
 }
 
 func randomHex() string {

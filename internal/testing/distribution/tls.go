@@ -1,4 +1,4 @@
-package distreg
+package distribution
 
 import (
 	"crypto/ecdsa"

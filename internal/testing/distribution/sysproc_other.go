@@ -1,6 +1,6 @@
 //go:build !linux
 
-package distreg
+package distribution
 
 import "syscall"
 

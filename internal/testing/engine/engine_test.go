@@ -1,4 +1,4 @@
-package enginetest_test
+package engine_test
 
 import (
 	"bytes"
@@ -9,25 +9,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imglock/imglock/internal/enginetest"
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/engine"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
 // TestSmoke builds FROM an image of a loopback registry on every path and
 // reads the base image's file back from the result; on BuildKit a named
 // context replaces the FROM, which dockerd's BuildKit 0.8 refuses.
 func TestSmoke(t *testing.T) {
-	engine := enginetest.Docker(t)
-	reg := startRegistry(t, engine)
+	docker := engine.Docker(t)
+	reg := startRegistry(t, docker)
 	push(t, reg, "acme/base:1", "v1")
 	v2 := push(t, reg, "acme/base:2", "v2")
 	base := reg.Addr + "/acme/base:1"
 	dir := buildContext(t, "FROM "+base+"\nCOPY hello.txt /hello.txt\n")
 	dockerfile := filepath.Join(dir, "Dockerfile")
 
-	for _, p := range enginetest.Paths {
+	for _, p := range engine.Paths {
 		t.Run(p.String(), func(t *testing.T) {
-			e := engine.On(p)
+			e := docker.On(p)
 			got, out, err := build(t, e, dir, "", "-f", dockerfile)
 			if err != nil {
 				t.Fatalf("build: %v\n%s", err, out)
@@ -53,16 +53,16 @@ func TestSmoke(t *testing.T) {
 				"--build-context", base + "=docker-image://" + reg.Addr + "/acme/base@" + v2}
 			got, out, err = build(t, e, dir, "", override...)
 			switch p {
-			case enginetest.BuildKit:
+			case engine.BuildKit:
 				if err != nil {
 					t.Fatalf("build --build-context: %v\n%s", err, out)
 				}
 				if got != "v2\n" {
 					t.Fatalf("build --build-context: /base.txt = %q, want v2, the named context's", got)
 				}
-			case enginetest.EngineBuildKit:
+			case engine.EngineBuildKit:
 				wantFailure(t, err, out, "unsupported frontend capability moby.buildkit.frontend.contexts")
-			case enginetest.Classic:
+			case engine.Classic:
 				wantFailure(t, err, out, "unknown flag: --build-context")
 			}
 		})
@@ -74,18 +74,18 @@ func TestSmoke(t *testing.T) {
 // that the classic builder ignores both. The frontend image named is not
 // there: the build fails asking the registry for it.
 func TestSyntaxArg(t *testing.T) {
-	engine := enginetest.Docker(t)
-	reg := startRegistry(t, engine)
+	docker := engine.Docker(t)
+	reg := startRegistry(t, docker)
 	push(t, reg, "acme/base:1", "v1")
 	const missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 	frontend := reg.Addr + "/acme/frontend@" + missing
 	dir := buildContext(t, "# syntax="+reg.Addr+"/acme/frontend:1\nFROM "+reg.Addr+"/acme/base:1\n")
 
-	for _, p := range enginetest.Paths {
+	for _, p := range engine.Paths {
 		t.Run(p.String(), func(t *testing.T) {
-			got, out, err := build(t, engine.On(p), dir, "", "-f", filepath.Join(dir, "Dockerfile"),
+			got, out, err := build(t, docker.On(p), dir, "", "-f", filepath.Join(dir, "Dockerfile"),
 				"--build-arg", "BUILDKIT_SYNTAX="+frontend)
-			if p == enginetest.Classic {
+			if p == engine.Classic {
 				if err != nil || got != "v1\n" {
 					t.Fatalf("got %q, %v, want v1\n%s", got, err, out)
 				}
@@ -102,11 +102,11 @@ func TestSyntaxArg(t *testing.T) {
 // TestRemoveImages shows why tests forget their registries: dockerd keeps
 // building from the tag it pulled first, even once the registry moved it.
 func TestRemoveImages(t *testing.T) {
-	engine := enginetest.Docker(t)
-	reg := startRegistry(t, engine)
+	docker := engine.Docker(t)
+	reg := startRegistry(t, docker)
 	push(t, reg, "acme/base:1", "v1")
 	dir := buildContext(t, "FROM "+reg.Addr+"/acme/base:1\nCOPY hello.txt /hello.txt\n")
-	e := engine.On(enginetest.Classic)
+	e := docker.On(engine.Classic)
 	read := func() string {
 		got, out, err := build(t, e, dir, "", "-f", filepath.Join(dir, "Dockerfile"))
 		if err != nil {
@@ -128,14 +128,14 @@ func TestRemoveImages(t *testing.T) {
 	}
 }
 
-func startRegistry(t *testing.T, e enginetest.Engine) *testregistry.Registry {
-	reg := testregistry.Start()
+func startRegistry(t *testing.T, e engine.Engine) *registry.Registry {
+	reg := registry.Start()
 	t.Cleanup(reg.Close)
 	e.Forget(t, reg.Addr)
 	return reg
 }
 
-func push(t *testing.T, reg *testregistry.Registry, ref, content string) string {
+func push(t *testing.T, reg *registry.Registry, ref, content string) string {
 	d, err := reg.Push(ref, content)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func buildContext(t *testing.T, dockerfile string) string {
 
 // build runs `docker build ARGS DIR` on e with stdin and returns /base.txt of
 // the result and the build's output.
-func build(t *testing.T, e enginetest.Engine, dir, stdin string, args ...string) (string, string, error) {
+func build(t *testing.T, e engine.Engine, dir, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

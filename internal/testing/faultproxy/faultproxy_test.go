@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,12 +14,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/imglock/imglock/internal/testregistry"
+	"github.com/imglock/imglock/internal/testing/registry"
 )
 
-func start(t *testing.T) (*testregistry.Registry, *Proxy, string) {
+func start(t *testing.T) (*registry.Registry, *Proxy, string) {
 	t.Helper()
-	reg := testregistry.Start()
+	reg := registry.Start()
 	t.Cleanup(reg.Close)
 	p := Start(reg.Addr)
 	t.Cleanup(p.Close)
@@ -49,7 +50,11 @@ func head(t *testing.T, ctx context.Context, p *Proxy) (*http.Response, error) {
 func TestForwardsForRegistryClients(t *testing.T) {
 	reg, p, digest := start(t)
 	// A push and a HEAD through the proxy, with go-containerregistry.
-	if _, err := testregistry.PushImage(p.Addr+"/acme/other:2", "v2"); err != nil {
+	img, err := registry.Image("v2", "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Push(p.Addr+"/acme/other:2", img); err != nil {
 		t.Fatal(err)
 	}
 	p.ResetCounts()
@@ -213,5 +218,73 @@ func TestRewritesUpstreamLocation(t *testing.T) {
 	}
 	if got := resp.Header.Get("Www-Authenticate"); !strings.Contains(got, "http://"+p.Addr+"/token") {
 		t.Errorf("Www-Authenticate %q does not name the proxy", got)
+	}
+}
+
+// manifest sends one request for a manifest of acme/base through p and
+// returns the status, the digest header and the body.
+func manifest(t *testing.T, p *Proxy, method, ref string) (int, string, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+p.Addr+"/v2/acme/base/manifests/"+ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Docker-Content-Digest"), body
+}
+
+func TestSubstitute(t *testing.T) {
+	reg, p, locked := start(t)
+	other, err := reg.Push("acme/base:other", "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Substitute(locked, other)
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		code, d, body := manifest(t, p, method, locked)
+		if code != http.StatusOK || d != locked {
+			t.Errorf("%s %s: %d, labelled %s; want 200 labelled with the digest asked for", method, locked, code, d)
+		}
+		if method == http.MethodGet && Digest(body) != other {
+			t.Errorf("GET %s: the manifest's digest is %s, want the substitute's, %s", locked, Digest(body), other)
+		}
+	}
+	// The tag and the substitute itself pass through as they are.
+	if _, d, _ := manifest(t, p, http.MethodHead, "1"); d != locked {
+		t.Errorf("HEAD of the tag: %s, want %s", d, locked)
+	}
+	if _, d, body := manifest(t, p, http.MethodGet, other); d != other || Digest(body) != other {
+		t.Errorf("GET %s: labelled %s, digest %s", other, d, Digest(body))
+	}
+}
+
+func TestStartHostile(t *testing.T) {
+	const claimed = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	p := StartHostile(t, Manifest(nil, claimed), nil)
+	resp, err := http.Get("http://" + p.Addr + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("ping: %s, want 200 from the registry behind", resp.Status)
+	}
+	if code, d, _ := manifest(t, p, http.MethodHead, "1"); code != http.StatusOK || d != claimed {
+		t.Errorf("HEAD: %d %s, want head's answer", code, d)
+	}
+	if code, _, _ := manifest(t, p, http.MethodGet, "1"); code != http.StatusNotFound {
+		t.Errorf("GET with no get handler: %d, want the empty registry's 404", code)
+	}
+	if c := p.Counts(); c["ping"] != 1 || c["head"] != 1 || c["get"] != 1 {
+		t.Errorf("counts %v", c)
 	}
 }

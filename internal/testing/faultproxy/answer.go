@@ -1,41 +1,16 @@
-// Package hostile is a registry that misbehaves on purpose, for tests of
-// what imglock refuses: a real HTTP server that answers the /v2/ ping and
-// lets each test decide how manifest requests are answered, with helpers
-// for the ways a registry can lie about or flood a manifest.
-package hostile
+package faultproxy
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"testing"
 )
 
-// Start starts a registry on loopback that answers GET /v2/ with 200 (no
-// auth) and manifest HEAD and GET requests with head and get; a nil
-// handler, and any other request, gets 404.
-func Start(tb testing.TB, head, get http.HandlerFunc) *httptest.Server {
-	tb.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		manifest := strings.Contains(r.URL.Path, "/manifests/")
-		switch {
-		case r.URL.Path == "/v2/" || r.URL.Path == "/v2":
-			w.WriteHeader(http.StatusOK)
-		case manifest && r.Method == http.MethodHead && head != nil:
-			head(w, r)
-		case manifest && r.Method == http.MethodGet && get != nil:
-			get(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	tb.Cleanup(srv.Close)
-	return srv
-}
+// The answers below are for Answer and StartHostile: the ways a registry
+// can lie about or flood a manifest.
 
 // Digest is the sha256 digest of b.
 func Digest(b []byte) string {
