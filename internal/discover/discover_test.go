@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,34 +17,185 @@ func TestIsDockerfile(t *testing.T) {
 		name string
 		want bool
 	}{
+		// The plain names, in either case.
 		{"Dockerfile", true},
 		{"Containerfile", true},
-		{"app.Dockerfile", true},
-		{"web.Containerfile", true},
-		{"Dockerfile.dev", true},
-		{"Containerfile.prod", true},
 		{"dockerfile", true},
+		{"containerfile", true},
+		{"DOCKERFILE", true},
+		{"DockerFile", true},
+		{"a/b/Dockerfile", true},
+		{`a\b\Dockerfile`, runtime.GOOS == "windows"},
+
+		// Dockerfile.*, as moby/moby, open-telemetry/opentelemetry-demo and
+		// creack/pty name theirs.
+		{"Dockerfile.simple", true},
+		{"Dockerfile.windows", true},
+		{"Dockerfile.client", true},
+		{"Dockerfile.dind", true},
+		{"Dockerfile.cypress", true},
+		{"Dockerfile.golang", true},
+		{"integration/build/testdata/Dockerfile.TestBuildMultiStageCopy", true},
+		{"Dockerfile.prod", true},
+		{"Dockerfile.dev.local", true},
+		{"Dockerfile.dist", true},
+		{"DOCKERFILE.prod", true},
+		{"dockerfile.test", true},
+		{"Containerfile.prod", true},
+		{"Containerfile.fedora", true},
+
+		// Dockerfile-* (kubernetes/ingress-nginx's rootfs/Dockerfile-chroot)
+		// and Dockerfile_*.
+		{"rootfs/Dockerfile-chroot", true},
+		{"Dockerfile-dev", true},
+		{"Containerfile-dev", true},
+		{"dockerfile-alpine3.20", true},
+		{"Dockerfile_ubuntu", true},
+		{"Dockerfile_arm64", true},
+
+		// *.Dockerfile, as moby/moby's hack/dockerfiles and the
+		// opentelemetry-demo's android.Dockerfile.
+		{"hack/dockerfiles/generate-files.Dockerfile", true},
+		{"govulncheck.Dockerfile", true},
+		{"dependencies.Dockerfile", true},
+		{"android.Dockerfile", true},
 		{"api.dockerfile", true},
-		{"a/b/Dockerfile.ci", true},
+		{"web.Containerfile", true},
+		{"app.prod.Dockerfile", true},
+		{"Dockerfile.Dockerfile", true},
+		{"r-ver_4.4.0.Dockerfile", true},
+
+		// Templates (docker-library's Dockerfile-linux.template, kolla's
+		// Dockerfile.j2) and copies to edit.
+		{"Dockerfile-linux.template", false},
+		{"Dockerfile-debian.template", false},
+		{"Dockerfile.template", false},
+		{"Dockerfile.tmpl", false},
+		{"Dockerfile.tpl", false},
+		{"Dockerfile.gotmpl", false},
+		{"Dockerfile.in", false},
+		{"Dockerfile.j2", false},
+		{"Dockerfile.jinja", false},
+		{"Dockerfile.jinja2", false},
+		{"Dockerfile.erb", false},
+		{"Dockerfile.prod.TEMPLATE", false},
+		{"Dockerfile.example", false},
+		{"Dockerfile.sample", false},
+
+		// Per-Dockerfile ignore files, next to the Dockerfile they serve.
 		{"Dockerfile.dockerignore", false},
 		{"app.Dockerfile.dockerignore", false},
+		{"Containerfile.containerignore", false},
 		{".dockerignore", false},
+
+		// Leftovers of editors and merges.
+		{"Dockerfile.bak", false},
+		{"Dockerfile.orig", false},
+		{"Dockerfile.rej", false},
+		{"Dockerfile.swp", false},
+		{".Dockerfile.swp", false},
+		{"Dockerfile.old", false},
+		{"Dockerfile.prod.bak", false},
+		{"Dockerfile~", false},
+
+		// Source, documentation and data named after Dockerfiles, as
+		// moby/moby's vendored buildkit has frontend/dockerfile/version/dockerfile.go.
+		{"dockerfile.go", false},
+		{"vendor/github.com/moby/buildkit/frontend/dockerfile/version/dockerfile.go", false},
+		{"internal/dockerfile/dockerfile_test.go", false},
+		{"dockerfile_test.py", false},
+		{"dockerfile-parser.js", false},
+		{"dockerfile.ts", false},
+		{"containerfile.rs", false},
+		{"Dockerfile.md", false},
+		{"Dockerfile.README.txt", false},
+		{"Dockerfile.json", false},
+		{"Dockerfile.yaml", false},
+		{"Dockerfile.yml", false},
+		{"Dockerfile.sh", false},
+		{"Dockerfile.nix", false},
+		{"dockerfile.svg", false},
+		{"Dockerfile.tar.gz", false},
+		{"dockerfile.test.ts.snap", false},
+
+		// Not the names at all.
 		{"Dockerfiles", false},
+		{"DockerfileBuilder.java", false},
 		{"MyDockerfile", false},
-		{"Dockerfile-dev", false},
+		{"Dockerfile.", false},
+		{"Dockerfile-", false},
+		{"Dockerfile_", false},
+		{".Dockerfile", false},
+		{".containerfile", false},
+		{"Docker", false},
 		{"docker-compose.yml", false},
+		{"compose.yaml", false},
 		{"README.md", false},
 		{"", false},
-		// Source files named after the package that parses Dockerfiles.
-		{"dockerfile.go", false},
-		{"internal/dockerfile/dockerfile_test.go", false},
-		{"containerfile.rs", false},
+		{"/", false},
+		{"DOC\u212AERFILE", false}, // the Kelvin sign is no K
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := IsDockerfile(tt.name); got != tt.want {
 				t.Errorf("IsDockerfile(%q) = %v, want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// The names of the Dockerfiles in the repositories the name rule was drawn
+// from, and the other files there that carry a Dockerfile's name.
+func TestIsDockerfileRepositories(t *testing.T) {
+	for _, tt := range []struct {
+		repo     string
+		yes, not []string
+	}{
+		{
+			repo: "docker/awesome-compose",
+			yes:  []string{"angular/angular/Dockerfile", "nginx-flask-mysql/proxy/Dockerfile", "react-rust-postgres/frontend/Dockerfile"},
+		},
+		{
+			repo: "moby/moby",
+			yes: []string{
+				"Dockerfile", "Dockerfile.simple", "Dockerfile.windows",
+				"daemon/libnetwork/cmd/diagnostic/Dockerfile.client",
+				"daemon/libnetwork/cmd/diagnostic/Dockerfile.dind",
+				"hack/dockerfiles/generate-files.Dockerfile",
+				"hack/dockerfiles/govulncheck.Dockerfile",
+				"vendor/github.com/creack/pty/Dockerfile.golang",
+				"vendor/go.opentelemetry.io/otel/dependencies.Dockerfile",
+			},
+			not: []string{
+				"daemon/builder/dockerfile/builder.go",
+				"hack/dockerfile/cli.sh",
+				"hack/dockerfile/install/tini.installer",
+				"vendor/github.com/moby/buildkit/frontend/dockerfile/version/dockerfile.go",
+			},
+		},
+		{
+			repo: "kubernetes/ingress-nginx",
+			yes:  []string{"rootfs/Dockerfile", "rootfs/Dockerfile-chroot", "images/nginx/rootfs/Dockerfile"},
+			not:  []string{"rootfs/etc/nginx/template/nginx.tmpl"},
+		},
+		{
+			repo: "open-telemetry/opentelemetry-demo",
+			yes:  []string{"src/frontend/Dockerfile", "src/frontend/Dockerfile.cypress", "src/react-native-app/android.Dockerfile"},
+		},
+		{
+			repo: "docker-library/python",
+			not:  []string{"Dockerfile-linux.template", "Dockerfile-windows.template"},
+		},
+	} {
+		for _, name := range tt.yes {
+			if !IsDockerfile(name) {
+				t.Errorf("%s: IsDockerfile(%q) = false, want true", tt.repo, name)
+			}
+		}
+		for _, name := range tt.not {
+			if IsDockerfile(name) {
+				t.Errorf("%s: IsDockerfile(%q) = true, want false", tt.repo, name)
+			}
+		}
 	}
 }
 
@@ -77,8 +229,12 @@ var allForms = []string{
 	"build/web.Containerfile",
 	"deploy/Dockerfile.prod",
 	"deploy/Containerfile.dev",
+	"deploy/Dockerfile-chroot",
+	"deploy/dockerfile_ci",
+	"deploy/Dockerfile-linux.template",
 	"services/api/Dockerfile",
 	"services/api/README.md",
+	"internal/dockerfile/dockerfile.go",
 	"services/api/Dockerfile.dockerignore",
 	"docs/notes.txt",
 }
@@ -95,7 +251,9 @@ func TestFindNameForms(t *testing.T) {
 		"build/app.Dockerfile",
 		"build/web.Containerfile",
 		"deploy/Containerfile.dev",
+		"deploy/Dockerfile-chroot",
 		"deploy/Dockerfile.prod",
+		"deploy/dockerfile_ci",
 		"services/api/Dockerfile",
 	}
 	if !slices.Equal(got, want) {
