@@ -19,14 +19,15 @@ import (
 // Options adjusts Find. Patterns are doublestar globs ("**" matches any
 // number of directories) over slash-separated paths relative to the root.
 type Options struct {
-	// Include, when not empty, replaces discovery by name: the files found
-	// are exactly the regular files whose path matches one of these
-	// patterns, whatever their names, still skipping the directories Find
-	// never enters and Exclude.
+	// Include holds patterns of paths to find besides the Dockerfiles
+	// found by name (IsDockerfile): a regular file whose path matches one
+	// is found whatever its name. Unlike Exclude, a pattern without a
+	// slash matches at the root only. The directories Find never enters
+	// and Exclude still apply.
 	Include []string
 	// Exclude holds patterns of paths to skip; a pattern without a slash
-	// also matches a base name anywhere. Matching files are skipped,
-	// matching directories not entered.
+	// also matches a base name anywhere. Matching files are skipped, found
+	// by name or by Include, and matching directories not entered.
 	Exclude []string
 }
 
@@ -56,8 +57,8 @@ func patterns(option string, list []string) ([]string, error) {
 	return out, nil
 }
 
-// Find returns the Dockerfiles under root as slash-separated paths relative
-// to root, sorted. Symlinked directories are not followed; a symlinked file
+// Find returns the Dockerfiles under root, by name and by opts.Include, as
+// slash-separated paths relative to root, sorted. Symlinked directories are not followed; a symlinked file
 // counts if it resolves to a regular file.
 func Find(root string, opts Options) ([]string, error) {
 	excludes, err := patterns("exclude", opts.Exclude)
@@ -80,29 +81,11 @@ func Find(root string, opts Options) ([]string, error) {
 		return false
 	}
 	wanted := func(rel, name string) bool {
-		if len(includes) == 0 {
-			return IsDockerfile(name)
+		if IsDockerfile(name) {
+			return true
 		}
 		for _, p := range includes {
 			if doublestar.MatchUnvalidated(p, rel) {
-				return true
-			}
-		}
-		return false
-	}
-	// A directory outside the literal leading directories of every include
-	// pattern holds no match: "docker/**" never needs src/ walked.
-	var bases []string
-	for _, p := range includes {
-		base, _ := doublestar.SplitPattern(p)
-		bases = append(bases, base)
-	}
-	mayHold := func(rel string) bool {
-		if len(includes) == 0 {
-			return true
-		}
-		for _, b := range bases {
-			if b == "." || rel == b || strings.HasPrefix(rel, b+"/") || strings.HasPrefix(b, rel+"/") {
 				return true
 			}
 		}
@@ -135,7 +118,9 @@ func Find(root string, opts Options) ([]string, error) {
 		rel = filepath.ToSlash(rel)
 		name := d.Name()
 		if d.IsDir() {
-			if skipDirs[name] || excluded(rel, name) || !mayHold(rel) {
+			// Every other directory may hold a Dockerfile by name, so
+			// include patterns cannot prune the walk.
+			if skipDirs[name] || excluded(rel, name) {
 				return filepath.SkipDir
 			}
 			return nil

@@ -2,6 +2,7 @@ package discover
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -455,57 +456,103 @@ func TestFindInclude(t *testing.T) {
 		"docker/sub/web.Dockerfile",
 		"docker/notes.txt",
 		"docker/examples/demo.Dockerfile",
+		"docker/base.Dockerfile.j2",
 		"build/image.def",
 		"build/Dockerfile",
 		"deep/a/b/c/Dockerfile",
 		"deep/a/other/Dockerfile",
+		"deep/a/other/build.def",
 		"services/api/Dockerfile",
 		"services/api/api.dev.Dockerfile",
 		"testdata/x.Dockerfile",
+		"testdata/y.def",
 		"vendor/y/Dockerfile",
+		"vendor/y/z.def",
 		"empty/",
 	)
+	byName := []string{
+		"Dockerfile",
+		"build/Dockerfile",
+		"deep/a/b/c/Dockerfile",
+		"deep/a/other/Dockerfile",
+		"docker/app.Dockerfile",
+		"docker/examples/demo.Dockerfile",
+		"docker/sub/web.Dockerfile",
+		"services/api/Dockerfile",
+		"services/api/api.dev.Dockerfile",
+	}
+	with := func(extra ...string) []string {
+		return slices.Sorted(slices.Values(append(slices.Clone(byName), extra...)))
+	}
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(byName), func(s string) bool { return slices.Contains(drop, s) })
+	}
 	for _, tt := range []struct {
 		desc             string
 		include, exclude []string
 		want             []string
 	}{
 		{
-			desc:    "globs replace discovery by name",
-			include: []string{"docker/**/*.Dockerfile", "Dockerfile", "build/*.def", "deep/a/b/c/Dockerfile"},
-			want:    []string{"Dockerfile", "build/image.def", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile"},
+			desc: "no patterns: names only",
+			want: byName,
+		},
+		{
+			desc:    "globs add to discovery by name",
+			include: []string{"**/*.def", "docker/*.txt"},
+			want:    with("build/image.def", "deep/a/other/build.def", "docker/notes.txt"),
+		},
+		{
+			desc:    "patterns under one directory do not narrow the walk",
+			include: []string{"docker/*.txt", "build/image.def"},
+			want:    with("build/image.def", "docker/notes.txt"),
+		},
+		{
+			desc:    "a file the name rule rejects",
+			include: []string{"docker/*.j2"},
+			want:    with("docker/base.Dockerfile.j2"),
+		},
+		{
+			desc:    "a pattern naming a found file adds nothing",
+			include: []string{"Dockerfile", "**/Dockerfile", "docker/**/*.Dockerfile"},
+			want:    byName,
 		},
 		{
 			desc:    "a pattern without a slash is relative to the root",
-			include: []string{"Dockerfile"},
-			want:    []string{"Dockerfile"},
+			include: []string{"*.def", "*.md"},
+			want:    with("README.md"),
 		},
 		{
 			desc:    "skipped directories stay skipped",
-			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
-			want:    []string{"Dockerfile", "build/Dockerfile", "deep/a/b/c/Dockerfile", "deep/a/other/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile", "services/api/api.dev.Dockerfile"},
+			include: []string{"**/*.def", "testdata/**", "vendor/y/z.def"},
+			want:    with("build/image.def", "deep/a/other/build.def"),
 		},
 		{
-			desc:    "include and exclude combine",
-			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
+			desc:    "exclude removes what include adds",
+			include: []string{"**/*.def"},
+			exclude: []string{"build/image.def"},
+			want:    with("deep/a/other/build.def"),
+		},
+		{
+			desc:    "exclude removes what the names find",
+			include: []string{"**/*.def"},
 			exclude: []string{"**/examples/**", "*.dev.Dockerfile", "deep/a/other", "build"},
-			want:    []string{"Dockerfile", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile"},
+			want:    without("build/Dockerfile", "deep/a/other/Dockerfile", "docker/examples/demo.Dockerfile", "services/api/api.dev.Dockerfile"),
 		},
 		{
-			desc:    "only files",
+			desc:    "everything: files only",
 			include: []string{"**"},
 			exclude: []string{"deep", "docker", "services"},
 			want:    []string{"Dockerfile", "README.md", "build/Dockerfile", "build/image.def"},
 		},
 		{
 			desc:    "empty patterns are ignored",
-			include: []string{"", "docker/*.txt", "./build/Dockerfile"},
-			want:    []string{"build/Dockerfile", "docker/notes.txt"},
+			include: []string{"", "docker/*.txt", "./build/image.def", "empty/"},
+			want:    with("build/image.def", "docker/notes.txt"),
 		},
 		{
 			desc:    "no match",
 			include: []string{"nothing/**"},
-			want:    nil,
+			want:    byName,
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -543,8 +590,10 @@ func TestFindIncludeSymlinks(t *testing.T) {
 	}
 }
 
-// Directories no include pattern can match in are not read.
-func TestFindIncludePrunes(t *testing.T) {
+// Any directory may hold a Dockerfile by name, so include patterns do not
+// narrow the walk: an unreadable directory outside them is still an error,
+// and one Exclude skips is not read.
+func TestFindWalksEveryDirectory(t *testing.T) {
 	root := tree(t, "docker/a/Dockerfile", "src/Dockerfile", "docs/Dockerfile")
 	locked := filepath.Join(root, "src")
 	if err := os.Chmod(locked, 0); err != nil {
@@ -554,10 +603,15 @@ func TestFindIncludePrunes(t *testing.T) {
 	if _, err := os.ReadDir(locked); err == nil {
 		t.Skip("an unreadable directory is readable here (running as root?)")
 	}
-	if _, err := Find(root, Options{}); err == nil {
-		t.Fatal("want an error walking an unreadable directory without include patterns")
+	for _, opts := range []Options{
+		{},
+		{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}},
+	} {
+		if _, err := Find(root, opts); !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("Find(%+v) error = %v, want a permission error", opts, err)
+		}
 	}
-	got, err := Find(root, Options{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}})
+	got, err := Find(root, Options{Include: []string{"docker/**"}, Exclude: []string{"src"}})
 	if err != nil {
 		t.Fatal(err)
 	}
