@@ -1,6 +1,6 @@
 // Package discover finds the Dockerfiles in a source tree, so imglock can
 // lock every base image a repository builds from without being told where
-// the Dockerfiles are.
+// the Dockerfiles are, and the project root that tree starts at.
 package discover
 
 import (
