@@ -1,6 +1,6 @@
 // Package discover finds the Dockerfiles in a source tree, so imglock can
 // lock every base image a repository builds from without being told where
-// the Dockerfiles are.
+// the Dockerfiles are, and the project root that tree starts at.
 package discover
 
 import (
@@ -19,14 +19,15 @@ import (
 // Options adjusts Find. Patterns are doublestar globs ("**" matches any
 // number of directories) over slash-separated paths relative to the root.
 type Options struct {
-	// Include, when not empty, replaces discovery by name: the files found
-	// are exactly the regular files whose path matches one of these
-	// patterns, whatever their names, still skipping the directories Find
-	// never enters and Exclude.
+	// Include holds patterns of paths to find besides the Dockerfiles
+	// found by name (IsDockerfile): a regular file whose path matches one
+	// is found whatever its name. Unlike Exclude, a pattern without a
+	// slash matches at the root only. The directories Find never enters
+	// and Exclude still apply.
 	Include []string
 	// Exclude holds patterns of paths to skip; a pattern without a slash
-	// also matches a base name anywhere. Matching files are skipped,
-	// matching directories not entered.
+	// also matches a base name anywhere. Matching files are skipped, found
+	// by name or by Include, and matching directories not entered.
 	Exclude []string
 }
 
@@ -56,8 +57,8 @@ func patterns(option string, list []string) ([]string, error) {
 	return out, nil
 }
 
-// Find returns the Dockerfiles under root as slash-separated paths relative
-// to root, sorted. Symlinked directories are not followed; a symlinked file
+// Find returns the Dockerfiles under root, by name and by opts.Include, as
+// slash-separated paths relative to root, sorted. Symlinked directories are not followed; a symlinked file
 // counts if it resolves to a regular file.
 func Find(root string, opts Options) ([]string, error) {
 	excludes, err := patterns("exclude", opts.Exclude)
@@ -80,29 +81,11 @@ func Find(root string, opts Options) ([]string, error) {
 		return false
 	}
 	wanted := func(rel, name string) bool {
-		if len(includes) == 0 {
-			return IsDockerfile(name)
+		if IsDockerfile(name) {
+			return true
 		}
 		for _, p := range includes {
 			if doublestar.MatchUnvalidated(p, rel) {
-				return true
-			}
-		}
-		return false
-	}
-	// A directory outside the literal leading directories of every include
-	// pattern holds no match: "docker/**" never needs src/ walked.
-	var bases []string
-	for _, p := range includes {
-		base, _ := doublestar.SplitPattern(p)
-		bases = append(bases, base)
-	}
-	mayHold := func(rel string) bool {
-		if len(includes) == 0 {
-			return true
-		}
-		for _, b := range bases {
-			if b == "." || rel == b || strings.HasPrefix(rel, b+"/") || strings.HasPrefix(b, rel+"/") {
 				return true
 			}
 		}
@@ -135,7 +118,9 @@ func Find(root string, opts Options) ([]string, error) {
 		rel = filepath.ToSlash(rel)
 		name := d.Name()
 		if d.IsDir() {
-			if skipDirs[name] || excluded(rel, name) || !mayHold(rel) {
+			// Every other directory may hold a Dockerfile by name, so
+			// include patterns cannot prune the walk.
+			if skipDirs[name] || excluded(rel, name) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -169,27 +154,91 @@ func Find(root string, opts Options) ([]string, error) {
 	return found, nil
 }
 
-// IsDockerfile reports whether a file name (or the last element of a path)
-// is a Dockerfile by name: Dockerfile (or dockerfile, which the Docker CLI
-// also accepts), Containerfile, NAME.Dockerfile and Dockerfile.NAME, and
-// the Containerfile equivalents. The Dockerfile.NAME form is matched in its
-// exact case only, so that source files such as dockerfile.go are not taken
-// for Dockerfiles; the .dockerfile extension editors use is accepted.
-// NAME.dockerignore files, BuildKit's per-Dockerfile ignore files, are not
-// Dockerfiles.
+// IsDockerfile reports whether a file name (or the last element of a
+// path) names a Dockerfile, as Docker users name them. Letter case is
+// ignored (ASCII only). The name is one of
+//
+//   - Dockerfile or Containerfile;
+//   - Dockerfile or Containerfile, then '.', '-' or '_', then at least one
+//     more character: Dockerfile.prod, Dockerfile-chroot, Containerfile_dev;
+//   - at least one character, then .Dockerfile or .Containerfile:
+//     api.Dockerfile, web.containerfile;
+//
+// and its extension, what follows its last '.', is not one that says the
+// file is something else (see notDockerfile): a template to render
+// (Dockerfile.j2, Dockerfile-alpine.template), BuildKit's per-Dockerfile
+// ignore file (Dockerfile.dockerignore), an editor or merge leftover
+// (Dockerfile.orig), or source, documentation, data or media
+// (dockerfile.go, dockerfile_test.py, Dockerfile.md, dockerfile.svg).
+// A name that fails the rule is still found when an include pattern of
+// Options names it.
 func IsDockerfile(name string) bool {
-	name = path.Base(filepath.ToSlash(name))
-	if strings.HasSuffix(strings.ToLower(name), ".dockerignore") {
+	name = asciiLower(path.Base(filepath.ToSlash(name)))
+	if ext := path.Ext(name); ext != "" && notDockerfile[ext[1:]] {
 		return false
 	}
-	switch name {
-	case "Dockerfile", "dockerfile", "Containerfile", "containerfile":
-		return true
-	}
-	for _, base := range []string{"Dockerfile", "Containerfile"} {
-		if strings.HasPrefix(name, base+".") || strings.HasSuffix(strings.ToLower(name), "."+strings.ToLower(base)) {
+	for _, base := range []string{"dockerfile", "containerfile"} {
+		switch {
+		case name == base:
+			return true
+		case len(name) > len(base)+1 && strings.HasPrefix(name, base) && strings.IndexByte(".-_", name[len(base)]) >= 0:
+			return true
+		case len(name) > len(base)+1 && strings.HasSuffix(name, "."+base):
 			return true
 		}
 	}
 	return false
+}
+
+// notDockerfile holds the extensions (lower case, without the dot) of
+// files named like Dockerfiles that are not Dockerfiles to build. Templates
+// hold placeholders the Dockerfile parser would reject; the rest are other
+// kinds of files that happen to be named after Dockerfiles.
+var notDockerfile = setOf(
+	// Templates and copies to edit before use.
+	"template", "tmpl", "tpl", "gotmpl", "in", "j2", "jinja", "jinja2",
+	"erb", "mustache", "hbs", "handlebars", "ejs", "liquid", "njk", "mako",
+	"example", "sample",
+	// BuildKit's and Podman's per-Dockerfile ignore files.
+	"dockerignore", "containerignore",
+	// Editor, backup and merge leftovers.
+	"bak", "backup", "old", "orig", "rej", "swp", "swo", "tmp", "temp",
+	"save", "disabled",
+	// Documentation and text.
+	"md", "markdown", "rst", "txt", "adoc", "asciidoc", "html", "htm", "pdf",
+	// Data and configuration.
+	"json", "yaml", "yml", "toml", "xml", "ini", "cfg", "conf", "csv",
+	"lock", "log", "properties", "hcl", "nix", "golden", "snap", "diff",
+	"patch",
+	// Source code, scripts and what compiling them leaves.
+	"go", "py", "pyc", "js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx",
+	"rs", "java", "class", "kt", "kts", "scala", "groovy", "gradle", "rb",
+	"php", "pl", "pm", "c", "h", "cc", "cpp", "cxx", "hpp", "cs", "swift",
+	"lua", "ex", "exs", "erl", "hs", "ml", "clj", "dart", "sql", "proto",
+	"vim", "el", "mk", "sh", "bash", "zsh", "fish", "ps1", "psm1", "bat",
+	"cmd", "o", "a", "so", "dll", "exe",
+	// Images and archives.
+	"png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "zip", "tar", "gz",
+	"tgz", "bz2", "xz", "zst",
+)
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// asciiLower lowers ASCII letters only, so that no other character folds
+// into one of the names IsDockerfile looks for (as the Kelvin sign would
+// into a k).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -2,8 +2,10 @@ package discover
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,34 +18,185 @@ func TestIsDockerfile(t *testing.T) {
 		name string
 		want bool
 	}{
+		// The plain names, in either case.
 		{"Dockerfile", true},
 		{"Containerfile", true},
-		{"app.Dockerfile", true},
-		{"web.Containerfile", true},
-		{"Dockerfile.dev", true},
-		{"Containerfile.prod", true},
 		{"dockerfile", true},
+		{"containerfile", true},
+		{"DOCKERFILE", true},
+		{"DockerFile", true},
+		{"a/b/Dockerfile", true},
+		{`a\b\Dockerfile`, runtime.GOOS == "windows"},
+
+		// Dockerfile.*, as moby/moby, open-telemetry/opentelemetry-demo and
+		// creack/pty name theirs.
+		{"Dockerfile.simple", true},
+		{"Dockerfile.windows", true},
+		{"Dockerfile.client", true},
+		{"Dockerfile.dind", true},
+		{"Dockerfile.cypress", true},
+		{"Dockerfile.golang", true},
+		{"integration/build/testdata/Dockerfile.TestBuildMultiStageCopy", true},
+		{"Dockerfile.prod", true},
+		{"Dockerfile.dev.local", true},
+		{"Dockerfile.dist", true},
+		{"DOCKERFILE.prod", true},
+		{"dockerfile.test", true},
+		{"Containerfile.prod", true},
+		{"Containerfile.fedora", true},
+
+		// Dockerfile-* (kubernetes/ingress-nginx's rootfs/Dockerfile-chroot)
+		// and Dockerfile_*.
+		{"rootfs/Dockerfile-chroot", true},
+		{"Dockerfile-dev", true},
+		{"Containerfile-dev", true},
+		{"dockerfile-alpine3.20", true},
+		{"Dockerfile_ubuntu", true},
+		{"Dockerfile_arm64", true},
+
+		// *.Dockerfile, as moby/moby's hack/dockerfiles and the
+		// opentelemetry-demo's android.Dockerfile.
+		{"hack/dockerfiles/generate-files.Dockerfile", true},
+		{"govulncheck.Dockerfile", true},
+		{"dependencies.Dockerfile", true},
+		{"android.Dockerfile", true},
 		{"api.dockerfile", true},
-		{"a/b/Dockerfile.ci", true},
+		{"web.Containerfile", true},
+		{"app.prod.Dockerfile", true},
+		{"Dockerfile.Dockerfile", true},
+		{"r-ver_4.4.0.Dockerfile", true},
+
+		// Templates (docker-library's Dockerfile-linux.template, kolla's
+		// Dockerfile.j2) and copies to edit.
+		{"Dockerfile-linux.template", false},
+		{"Dockerfile-debian.template", false},
+		{"Dockerfile.template", false},
+		{"Dockerfile.tmpl", false},
+		{"Dockerfile.tpl", false},
+		{"Dockerfile.gotmpl", false},
+		{"Dockerfile.in", false},
+		{"Dockerfile.j2", false},
+		{"Dockerfile.jinja", false},
+		{"Dockerfile.jinja2", false},
+		{"Dockerfile.erb", false},
+		{"Dockerfile.prod.TEMPLATE", false},
+		{"Dockerfile.example", false},
+		{"Dockerfile.sample", false},
+
+		// Per-Dockerfile ignore files, next to the Dockerfile they serve.
 		{"Dockerfile.dockerignore", false},
 		{"app.Dockerfile.dockerignore", false},
+		{"Containerfile.containerignore", false},
 		{".dockerignore", false},
+
+		// Leftovers of editors and merges.
+		{"Dockerfile.bak", false},
+		{"Dockerfile.orig", false},
+		{"Dockerfile.rej", false},
+		{"Dockerfile.swp", false},
+		{".Dockerfile.swp", false},
+		{"Dockerfile.old", false},
+		{"Dockerfile.prod.bak", false},
+		{"Dockerfile~", false},
+
+		// Source, documentation and data named after Dockerfiles, as
+		// moby/moby's vendored buildkit has frontend/dockerfile/version/dockerfile.go.
+		{"dockerfile.go", false},
+		{"vendor/github.com/moby/buildkit/frontend/dockerfile/version/dockerfile.go", false},
+		{"internal/dockerfile/dockerfile_test.go", false},
+		{"dockerfile_test.py", false},
+		{"dockerfile-parser.js", false},
+		{"dockerfile.ts", false},
+		{"containerfile.rs", false},
+		{"Dockerfile.md", false},
+		{"Dockerfile.README.txt", false},
+		{"Dockerfile.json", false},
+		{"Dockerfile.yaml", false},
+		{"Dockerfile.yml", false},
+		{"Dockerfile.sh", false},
+		{"Dockerfile.nix", false},
+		{"dockerfile.svg", false},
+		{"Dockerfile.tar.gz", false},
+		{"dockerfile.test.ts.snap", false},
+
+		// Not the names at all.
 		{"Dockerfiles", false},
+		{"DockerfileBuilder.java", false},
 		{"MyDockerfile", false},
-		{"Dockerfile-dev", false},
+		{"Dockerfile.", false},
+		{"Dockerfile-", false},
+		{"Dockerfile_", false},
+		{".Dockerfile", false},
+		{".containerfile", false},
+		{"Docker", false},
 		{"docker-compose.yml", false},
+		{"compose.yaml", false},
 		{"README.md", false},
 		{"", false},
-		// Source files named after the package that parses Dockerfiles.
-		{"dockerfile.go", false},
-		{"internal/dockerfile/dockerfile_test.go", false},
-		{"containerfile.rs", false},
+		{"/", false},
+		{"DOC\u212AERFILE", false}, // the Kelvin sign is no K
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := IsDockerfile(tt.name); got != tt.want {
 				t.Errorf("IsDockerfile(%q) = %v, want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// The names of the Dockerfiles in the repositories the name rule was drawn
+// from, and the other files there that carry a Dockerfile's name.
+func TestIsDockerfileRepositories(t *testing.T) {
+	for _, tt := range []struct {
+		repo     string
+		yes, not []string
+	}{
+		{
+			repo: "docker/awesome-compose",
+			yes:  []string{"angular/angular/Dockerfile", "nginx-flask-mysql/proxy/Dockerfile", "react-rust-postgres/frontend/Dockerfile"},
+		},
+		{
+			repo: "moby/moby",
+			yes: []string{
+				"Dockerfile", "Dockerfile.simple", "Dockerfile.windows",
+				"daemon/libnetwork/cmd/diagnostic/Dockerfile.client",
+				"daemon/libnetwork/cmd/diagnostic/Dockerfile.dind",
+				"hack/dockerfiles/generate-files.Dockerfile",
+				"hack/dockerfiles/govulncheck.Dockerfile",
+				"vendor/github.com/creack/pty/Dockerfile.golang",
+				"vendor/go.opentelemetry.io/otel/dependencies.Dockerfile",
+			},
+			not: []string{
+				"daemon/builder/dockerfile/builder.go",
+				"hack/dockerfile/cli.sh",
+				"hack/dockerfile/install/tini.installer",
+				"vendor/github.com/moby/buildkit/frontend/dockerfile/version/dockerfile.go",
+			},
+		},
+		{
+			repo: "kubernetes/ingress-nginx",
+			yes:  []string{"rootfs/Dockerfile", "rootfs/Dockerfile-chroot", "images/nginx/rootfs/Dockerfile"},
+			not:  []string{"rootfs/etc/nginx/template/nginx.tmpl"},
+		},
+		{
+			repo: "open-telemetry/opentelemetry-demo",
+			yes:  []string{"src/frontend/Dockerfile", "src/frontend/Dockerfile.cypress", "src/react-native-app/android.Dockerfile"},
+		},
+		{
+			repo: "docker-library/python",
+			not:  []string{"Dockerfile-linux.template", "Dockerfile-windows.template"},
+		},
+	} {
+		for _, name := range tt.yes {
+			if !IsDockerfile(name) {
+				t.Errorf("%s: IsDockerfile(%q) = false, want true", tt.repo, name)
+			}
+		}
+		for _, name := range tt.not {
+			if IsDockerfile(name) {
+				t.Errorf("%s: IsDockerfile(%q) = true, want false", tt.repo, name)
+			}
+		}
 	}
 }
 
@@ -77,8 +230,12 @@ var allForms = []string{
 	"build/web.Containerfile",
 	"deploy/Dockerfile.prod",
 	"deploy/Containerfile.dev",
+	"deploy/Dockerfile-chroot",
+	"deploy/dockerfile_ci",
+	"deploy/Dockerfile-linux.template",
 	"services/api/Dockerfile",
 	"services/api/README.md",
+	"internal/dockerfile/dockerfile.go",
 	"services/api/Dockerfile.dockerignore",
 	"docs/notes.txt",
 }
@@ -95,7 +252,9 @@ func TestFindNameForms(t *testing.T) {
 		"build/app.Dockerfile",
 		"build/web.Containerfile",
 		"deploy/Containerfile.dev",
+		"deploy/Dockerfile-chroot",
 		"deploy/Dockerfile.prod",
+		"deploy/dockerfile_ci",
 		"services/api/Dockerfile",
 	}
 	if !slices.Equal(got, want) {
@@ -297,57 +456,103 @@ func TestFindInclude(t *testing.T) {
 		"docker/sub/web.Dockerfile",
 		"docker/notes.txt",
 		"docker/examples/demo.Dockerfile",
+		"docker/base.Dockerfile.j2",
 		"build/image.def",
 		"build/Dockerfile",
 		"deep/a/b/c/Dockerfile",
 		"deep/a/other/Dockerfile",
+		"deep/a/other/build.def",
 		"services/api/Dockerfile",
 		"services/api/api.dev.Dockerfile",
 		"testdata/x.Dockerfile",
+		"testdata/y.def",
 		"vendor/y/Dockerfile",
+		"vendor/y/z.def",
 		"empty/",
 	)
+	byName := []string{
+		"Dockerfile",
+		"build/Dockerfile",
+		"deep/a/b/c/Dockerfile",
+		"deep/a/other/Dockerfile",
+		"docker/app.Dockerfile",
+		"docker/examples/demo.Dockerfile",
+		"docker/sub/web.Dockerfile",
+		"services/api/Dockerfile",
+		"services/api/api.dev.Dockerfile",
+	}
+	with := func(extra ...string) []string {
+		return slices.Sorted(slices.Values(append(slices.Clone(byName), extra...)))
+	}
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(byName), func(s string) bool { return slices.Contains(drop, s) })
+	}
 	for _, tt := range []struct {
 		desc             string
 		include, exclude []string
 		want             []string
 	}{
 		{
-			desc:    "globs replace discovery by name",
-			include: []string{"docker/**/*.Dockerfile", "Dockerfile", "build/*.def", "deep/a/b/c/Dockerfile"},
-			want:    []string{"Dockerfile", "build/image.def", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile"},
+			desc: "no patterns: names only",
+			want: byName,
+		},
+		{
+			desc:    "globs add to discovery by name",
+			include: []string{"**/*.def", "docker/*.txt"},
+			want:    with("build/image.def", "deep/a/other/build.def", "docker/notes.txt"),
+		},
+		{
+			desc:    "patterns under one directory do not narrow the walk",
+			include: []string{"docker/*.txt", "build/image.def"},
+			want:    with("build/image.def", "docker/notes.txt"),
+		},
+		{
+			desc:    "a file the name rule rejects",
+			include: []string{"docker/*.j2"},
+			want:    with("docker/base.Dockerfile.j2"),
+		},
+		{
+			desc:    "a pattern naming a found file adds nothing",
+			include: []string{"Dockerfile", "**/Dockerfile", "docker/**/*.Dockerfile"},
+			want:    byName,
 		},
 		{
 			desc:    "a pattern without a slash is relative to the root",
-			include: []string{"Dockerfile"},
-			want:    []string{"Dockerfile"},
+			include: []string{"*.def", "*.md"},
+			want:    with("README.md"),
 		},
 		{
 			desc:    "skipped directories stay skipped",
-			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
-			want:    []string{"Dockerfile", "build/Dockerfile", "deep/a/b/c/Dockerfile", "deep/a/other/Dockerfile", "docker/app.Dockerfile", "docker/examples/demo.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile", "services/api/api.dev.Dockerfile"},
+			include: []string{"**/*.def", "testdata/**", "vendor/y/z.def"},
+			want:    with("build/image.def", "deep/a/other/build.def"),
 		},
 		{
-			desc:    "include and exclude combine",
-			include: []string{"**/Dockerfile", "**/*.Dockerfile"},
+			desc:    "exclude removes what include adds",
+			include: []string{"**/*.def"},
+			exclude: []string{"build/image.def"},
+			want:    with("deep/a/other/build.def"),
+		},
+		{
+			desc:    "exclude removes what the names find",
+			include: []string{"**/*.def"},
 			exclude: []string{"**/examples/**", "*.dev.Dockerfile", "deep/a/other", "build"},
-			want:    []string{"Dockerfile", "deep/a/b/c/Dockerfile", "docker/app.Dockerfile", "docker/sub/web.Dockerfile", "services/api/Dockerfile"},
+			want:    without("build/Dockerfile", "deep/a/other/Dockerfile", "docker/examples/demo.Dockerfile", "services/api/api.dev.Dockerfile"),
 		},
 		{
-			desc:    "only files",
+			desc:    "everything: files only",
 			include: []string{"**"},
 			exclude: []string{"deep", "docker", "services"},
 			want:    []string{"Dockerfile", "README.md", "build/Dockerfile", "build/image.def"},
 		},
 		{
 			desc:    "empty patterns are ignored",
-			include: []string{"", "docker/*.txt", "./build/Dockerfile"},
-			want:    []string{"build/Dockerfile", "docker/notes.txt"},
+			include: []string{"", "docker/*.txt", "./build/image.def", "empty/"},
+			want:    with("build/image.def", "docker/notes.txt"),
 		},
 		{
 			desc:    "no match",
 			include: []string{"nothing/**"},
-			want:    nil,
+			want:    byName,
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -385,8 +590,10 @@ func TestFindIncludeSymlinks(t *testing.T) {
 	}
 }
 
-// Directories no include pattern can match in are not read.
-func TestFindIncludePrunes(t *testing.T) {
+// Any directory may hold a Dockerfile by name, so include patterns do not
+// narrow the walk: an unreadable directory outside them is still an error,
+// and one Exclude skips is not read.
+func TestFindWalksEveryDirectory(t *testing.T) {
 	root := tree(t, "docker/a/Dockerfile", "src/Dockerfile", "docs/Dockerfile")
 	locked := filepath.Join(root, "src")
 	if err := os.Chmod(locked, 0); err != nil {
@@ -396,10 +603,15 @@ func TestFindIncludePrunes(t *testing.T) {
 	if _, err := os.ReadDir(locked); err == nil {
 		t.Skip("an unreadable directory is readable here (running as root?)")
 	}
-	if _, err := Find(root, Options{}); err == nil {
-		t.Fatal("want an error walking an unreadable directory without include patterns")
+	for _, opts := range []Options{
+		{},
+		{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}},
+	} {
+		if _, err := Find(root, opts); !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("Find(%+v) error = %v, want a permission error", opts, err)
+		}
 	}
-	got, err := Find(root, Options{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}})
+	got, err := Find(root, Options{Include: []string{"docker/**"}, Exclude: []string{"src"}})
 	if err != nil {
 		t.Fatal(err)
 	}
