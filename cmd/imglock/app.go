@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/config"
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/version"
@@ -123,6 +124,30 @@ func withNetwork(c *cli.Context, p *project.Project, fn func(context.Context) er
 		return fmt.Errorf("%w\ngave up after %s (--timeout, or timeout in imglock.toml)", err, timeout)
 	}
 	return err
+}
+
+// printWarnings prints warnings and notes to stderr, each once.
+func printWarnings(c *cli.Context, lists ...diag.List) {
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, d := range l {
+			if msg := d.Error(); !seen[msg] {
+				seen[msg] = true
+				fmt.Fprintln(c.App.ErrWriter, msg)
+			}
+		}
+	}
+}
+
+// fromLockOnly prints, as a warning, each Dockerfile problem that an
+// operation working from the lock goes past (upgrade, outdated): the tags
+// of that file are taken from the lock alone.
+func fromLockOnly(c *cli.Context, p *project.Project) {
+	var notes diag.List
+	for _, d := range p.Failures() {
+		notes = append(notes, &diag.Diagnostic{File: d.File, Line: d.Line, Col: d.Col, Kind: diag.Warning, Msg: d.Msg})
+	}
+	printWarnings(c, notes)
 }
 
 // buildArgs reads --build-arg values as docker build does.

@@ -67,8 +67,21 @@ Example:
 			if err != nil {
 				return err
 			}
-			refs, err := dockerfile.Parse(shown, data, inv.BuildArgs)
+			df, err := dockerfile.Parse(shown, data)
 			if err != nil {
+				return err
+			}
+			// What this build pulls: its platforms and target, its build args.
+			platforms := inv.Platforms
+			if len(platforms) == 0 {
+				platforms = []string{dockerfile.DefaultPlatform}
+			}
+			var builds []dockerfile.Build
+			for _, pl := range platforms {
+				builds = append(builds, dockerfile.Build{Platform: pl, BuildArgs: inv.BuildArgs})
+			}
+			refs, problems := df.Pulls(builds, []string{inv.Target})
+			if err := problems.Err(); err != nil {
 				return err
 			}
 			lockPath := filepath.Join(dir, c.String(flagLockfile))
@@ -79,7 +92,7 @@ Example:
 			if mode == "" {
 				mode = build.Detect(c.Context, os.Environ(), inv.Builder)
 			}
-			plan, err := build.NewPlan(inv, shown, data, refs, f, lockPath, mode)
+			plan, err := build.NewPlan(inv, shown, data, refs, df.Stages(), f, lockPath, mode)
 			if err != nil {
 				return err
 			}

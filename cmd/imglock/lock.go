@@ -38,6 +38,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			printWarnings(c, p.Problems.Others(), res.Warnings)
 			if c.Bool(flagJSON) {
 				return printJSON(c, changesJSON(res.Changes))
 			}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/lock"
 )
@@ -16,7 +19,10 @@ func lsCommand() *cli.Command {
 		Usage:     "list every base-image reference and its lock state",
 		ArgsUsage: "[DOCKERFILE...]",
 		Description: `Lists each reference with its file and line, canonical name, tag and the
-digest images.lock holds for it ("unlocked" when none). Offline.
+digest images.lock holds for it ("unlocked" when none). Offline. A
+Dockerfile that does not read is reported on stderr (in --json as an entry
+of state "error") and fails the command (exit 2) after everything else is
+listed.
 
 Example:
    $ imglock ls
@@ -27,13 +33,39 @@ Example:
 			if err != nil {
 				return err
 			}
-			entries := make([]lsEntry, len(p.Refs))
-			for i, r := range p.Refs {
-				entries[i] = newLsEntry(r, p.Lock())
+			var entries []lsEntry
+			for _, r := range p.Refs {
+				if p.Selected(r.File) {
+					entries = append(entries, newLsEntry(r, p.Lock()))
+				}
+			}
+			var problems diag.List
+			for _, d := range p.Problems {
+				if p.Selected(d.File) {
+					problems = append(problems, d)
+				}
+			}
+			failed := func() error {
+				if f := problems.Failures(); len(f) > 0 {
+					return cli.Exit("", diag.ExitCode(f))
+				}
+				return nil
 			}
 			if c.Bool(flagJSON) {
-				return printJSON(c, entries)
+				for _, d := range problems {
+					state := "error"
+					if !d.Kind.Fails() {
+						state = "warning"
+					}
+					entries = append(entries, lsEntry{File: d.File, Line: d.Line, Kind: state, State: state, Message: d.Msg})
+				}
+				slices.SortStableFunc(entries, func(a, b lsEntry) int { return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) })
+				if err := printJSON(c, entries); err != nil {
+					return err
+				}
+				return failed()
 			}
+			printWarnings(c, problems)
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			for _, e := range entries {
 				state := e.Locked
@@ -42,7 +74,10 @@ Example:
 				}
 				fmt.Fprintf(tw, "%s:%d\t%s\t%s\t%s\n", e.File, e.Line, e.Kind, e.Image, state)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return failed()
 		},
 	}
 }
@@ -55,9 +90,10 @@ type lsEntry struct {
 	Image      string `json:"image"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
-	Digest     string `json:"digest,omitempty"` // written in the Dockerfile
-	Locked     string `json:"locked,omitempty"` // held by images.lock
-	State      string `json:"state"`            // locked, unlocked, mismatch or pinned
+	Digest     string `json:"digest,omitempty"`  // written in the Dockerfile
+	Locked     string `json:"locked,omitempty"`  // held by images.lock
+	State      string `json:"state"`             // locked, unlocked, mismatch or pinned; error or warning for a problem
+	Message    string `json:"message,omitempty"` // a problem's
 }
 
 func newLsEntry(r dockerfile.Reference, f *lock.File) lsEntry {

@@ -35,6 +35,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			fromLockOnly(c, p)
 			var statuses []project.RemoteStatus
 			err = withNetwork(c, p, func(ctx context.Context) (err error) {
 				statuses, err = p.CheckRemote(ctx)

@@ -27,6 +27,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			printWarnings(c, p.Problems.Others())
 			results, err := p.Pin()
 			printPinResults(c, results, "pinned")
 			return err
@@ -54,6 +55,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			printWarnings(c, p.Problems.Others())
 			results, err := p.Unpin()
 			printPinResults(c, results, "unpinned")
 			return err

@@ -115,11 +115,12 @@ func newCrashTree(gen string) crashTree {
 	per := crashTags / crashFiles
 	for f := range crashFiles {
 		var b strings.Builder
+		b.WriteString("FROM scratch\n") // each COPY --from pulls its image
 		for i := f * per; i < (f+1)*per; i++ {
 			repo := fmt.Sprintf("acme/img%d", i%10)
 			tag := strconv.Itoa(i)
 			d := faultproxy.Digest([]byte(gen + " " + tag))
-			fmt.Fprintf(&b, "FROM %s:%s@%s\n", repo, tag, d)
+			fmt.Fprintf(&b, "COPY --from=%s:%s@%s / /\n", repo, tag, d)
 			tr.want[[2]string{"docker.io/" + repo, tag}] = d
 		}
 		tr.files[fmt.Sprintf("svc/%02d/Dockerfile", f)] = b.String()
@@ -386,8 +387,9 @@ func TestConcurrentLocksAgree(t *testing.T) {
 			for _, name := range []string{fmt.Sprintf("svc/%d/Dockerfile", i%5), fmt.Sprintf("app/%d.Dockerfile", i%3)} {
 				if files[name] == nil {
 					files[name] = &strings.Builder{}
+					files[name].WriteString("FROM scratch\n") // each COPY --from pulls its image
 				}
-				fmt.Fprintf(files[name], "FROM %s:%s\n", r.repo, r.tag)
+				fmt.Fprintf(files[name], "COPY --from=%s:%s / /\n", r.repo, r.tag)
 			}
 		}
 		for name, b := range files {
@@ -518,7 +520,7 @@ func TestHostileRegistryKeepsLock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeFiles(t, dir, map[string]string{"Dockerfile": pinned + "FROM " + host + "/acme/base:1\n"})
+			writeFiles(t, dir, map[string]string{"Dockerfile": pinned + "COPY --from=" + host + "/acme/base:1 / /\n"})
 
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

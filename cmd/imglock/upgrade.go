@@ -42,6 +42,7 @@ Example:
 			if err != nil {
 				return err
 			}
+			fromLockOnly(c, p)
 			var res project.UpgradeResult
 			err = withNetwork(c, p, func(ctx context.Context) (err error) {
 				res, err = p.Upgrade(ctx, c.Args().Slice(), c.Bool(flagDryRun))

@@ -51,8 +51,8 @@ Example:
 			if err != nil {
 				return err
 			}
-			problems := p.Verify()
-			var warnings diag.List
+			found := p.Verify()
+			problems, warnings := found.Failures(), found.Others()
 			var statuses []project.RemoteStatus
 			if c.Bool(flagRemote) {
 				err := withNetwork(c, p, func(ctx context.Context) (err error) {
@@ -70,7 +70,7 @@ Example:
 					}
 					problems = append(problems, drift...)
 				} else {
-					warnings = drift
+					warnings = append(warnings, drift...)
 				}
 			}
 			if c.Bool(flagJSON) {
@@ -94,7 +94,7 @@ Example:
 				return problems
 			}
 			if !c.Bool(flagJSON) {
-				fmt.Fprintf(c.App.Writer, "%s: %s verified\n", p.LockName, diag.Count(len(p.Refs), "reference"))
+				fmt.Fprintf(c.App.Writer, "%s: %s verified\n", p.LockName, diag.Count(p.Verified(), "reference"))
 			}
 			return nil
 		},

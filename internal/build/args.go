@@ -20,6 +20,8 @@ type Invocation struct {
 	Builder   string            // --builder ("" when not given)
 	Context   string            // the build context argument
 	BuildArgs map[string]string // --build-arg values that the Dockerfile sees
+	Platforms []string          // --platform values, each OS/ARCH[/VARIANT]; none for the default
+	Target    string            // --target ("" for the last stage)
 }
 
 // valueFlags are the docker build and docker buildx build flags that take
@@ -77,6 +79,14 @@ func ParseArgs(args []string, env func(string) (string, bool)) (*Invocation, err
 			inv.File = value
 		case "--builder":
 			inv.Builder = value
+		case "--target":
+			inv.Target = value
+		case "--platform":
+			for _, p := range strings.Split(value, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					inv.Platforms = append(inv.Platforms, p)
+				}
+			}
 		case "--build-arg":
 			k, v, ok := strings.Cut(value, "=")
 			if !ok {

@@ -45,7 +45,7 @@ func TestArgvHostileReferencesRejected(t *testing.T) {
 		{"ARG BASE=alpine\nFROM ${BASE}\n", map[string]string{"BASE": "alpine\n--privileged"}, "Dockerfile:2: FROM ${BASE}: invalid image reference"},
 		{"ARG BASE=alpine\nFROM ${BASE}\n", map[string]string{"BASE": "$(id)"}, `Dockerfile:2: FROM ${BASE}: invalid image reference "$(id)"`},
 	} {
-		refs, err := dockerfile.Parse("Dockerfile", []byte(tc.dockerfile), tc.buildArgs)
+		refs, _, err := pullsOf("Dockerfile", []byte(tc.dockerfile), tc.buildArgs)
 		var perr *diag.Diagnostic
 		if !errors.As(err, &perr) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q, %q) = %v, %v; want an error saying %q", tc.dockerfile, tc.buildArgs, refs, err, tc.want)
@@ -61,6 +61,7 @@ ARG BASE=alpine:3.20
 ARG GREETING=hello
 FROM ${BASE} AS base
 FROM ghcr.io/acme/tool:1.0 AS tool
+COPY --from=base / /base
 COPY --from=busybox:1.36 /bin/true /t
 RUN --mount=type=bind,from=gcr.io/distroless/static:nonroot,target=/d echo "$GREETING"
 `
@@ -150,12 +151,12 @@ func planFor(t *testing.T, mode Mode) (Plan, []string, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs, err := dockerfile.Parse(path, data, inv.BuildArgs)
+	refs, stages, err := pullsOf(path, data, inv.BuildArgs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f, digests := argvLock(t)
-	plan, err := NewPlan(inv, path, data, refs, f, "images.lock", mode)
+	plan, err := NewPlan(inv, path, data, refs, stages, f, "images.lock", mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,4 +311,18 @@ func TestArgvRunPassesArgvVerbatim(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pullsOf is what a build of the default target for the default platform
+// with args pulls, and the file's stages.
+func pullsOf(name string, data []byte, args map[string]string) ([]dockerfile.Reference, []string, error) {
+	f, err := dockerfile.Parse(name, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, problems := f.Pulls([]dockerfile.Build{{Platform: dockerfile.DefaultPlatform, BuildArgs: args}}, []string{""})
+	if err := problems.Err(); err != nil {
+		return nil, nil, err
+	}
+	return refs, f.Stages(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/dockerfile"
@@ -33,10 +34,20 @@ type Plan struct {
 
 // NewPlan builds the command that runs inv with every reference of its
 // Dockerfile pinned from the lock f (named lockName in messages). file and
-// data are the Dockerfile, refs its references. A reference the lock does
-// not have stops the build before it starts (a diag.Mismatch for each),
-// since it would pull whatever the tag points at today.
-func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, f *lock.File, lockName string, mode Mode) (Plan, error) {
+// data are the Dockerfile, refs what its build pulls, stages its stage
+// names. A reference the lock does not have stops the build before it
+// starts (a diag.Mismatch for each), since it would pull whatever the tag
+// points at today.
+//
+// How each pin reaches the builder: the frontend through BUILDKIT_SYNTAX;
+// a reference written as one global ARG ($BASE) through --build-arg, when
+// it has one value for every platform the build is for; otherwise a named
+// build context (ModeContexts) or the reference rewritten in the
+// Dockerfile sent on standard input (ModeStdin). A named context is never
+// keyed by a name that is also a stage: BuildKit would take it for the
+// stage and replace the stage with the bare image; such a reference is
+// rewritten instead, and the Dockerfile goes on standard input.
+func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, stages []string, f *lock.File, lockName string, mode Mode) (Plan, error) {
 	var missing diag.List
 	digest := func(r dockerfile.Reference) string {
 		d, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
@@ -56,19 +67,31 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 	buildArgs := map[string]string{}
 	contexts := map[string]string{}
 	var rewrites []dockerfile.Replacement
+	argValues := map[string]map[string]bool{} // the pins each single ARG would carry
+	for _, r := range refs {
+		if a := singleArg(r); a != "" && r.Image.Digest == "" {
+			if argValues[a] == nil {
+				argValues[a] = map[string]bool{}
+			}
+			argValues[a][r.Image.String()] = true
+		}
+	}
 	for _, r := range refs {
 		if r.Image.Digest != "" {
 			continue // written with its digest: already exact
 		}
 		pinned := r.Image.WithDigest(digest(r)).String()
+		key := r.Image.Familiar()
 		plan.Pins++
-		switch {
+		switch a := singleArg(r); {
 		case r.Kind == dockerfile.KindSyntax:
 			buildArgs["BUILDKIT_SYNTAX"] = pinned
-		case singleArg(r) != "":
-			buildArgs[singleArg(r)] = pinned
-		case mode == ModeContexts:
-			contexts[r.Image.Familiar()] = "docker-image://" + pinned
+		case a != "" && len(argValues[a]) == 1:
+			buildArgs[a] = pinned
+		case mode == ModeContexts && !isStage(key, stages):
+			contexts[key] = "docker-image://" + pinned
+		case r.Written != r.Expanded:
+			return Plan{}, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes named contexts (BuildKit 0.10 or later)", r.Written, r.Expanded)
 		default:
 			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned})
 		}
@@ -80,10 +103,17 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 		extra = append(extra, "--build-context", k+"="+contexts[k])
 	}
 
-	switch mode {
-	case ModeContexts:
+	switch {
+	case mode == ModeContexts && len(rewrites) == 0:
 		plan.Argv = append([]string{"docker", "buildx", "build"}, inv.argsWith(extra, false)...)
-	case ModeStdin:
+	case mode == ModeContexts:
+		out, err := dockerfile.Rewrite(file, data, rewrites)
+		if err != nil {
+			return Plan{}, err
+		}
+		plan.Stdin = out
+		plan.Argv = append([]string{"docker", "buildx", "build", "-f", "-"}, inv.argsWith(extra, true)...)
+	case mode == ModeStdin:
 		out, err := dockerfile.Rewrite(file, data, rewrites)
 		if err != nil {
 			return Plan{}, err
@@ -97,16 +127,20 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 }
 
 // singleArg is the global ARG a reference is written as, when it is one
-// variable alone ($BASE or ${BASE}): the build arg then carries the pin.
+// variable alone ($BASE or ${BASE}) and not one BuildKit sets from the
+// platform or target: the build arg then carries the pin.
 func singleArg(r dockerfile.Reference) string {
-	if len(r.Args) == 0 {
-		return ""
-	}
 	w := r.Written
 	for _, a := range r.Args {
-		if w == "$"+a || w == "${"+a+"}" {
+		if (w == "$"+a || w == "${"+a+"}") && !dockerfile.IsAutomaticArg(a) {
 			return a
 		}
 	}
 	return ""
+}
+
+// isStage reports whether a named context key is also the name of a stage:
+// BuildKit matches stage names in any case.
+func isStage(key string, stages []string) bool {
+	return slices.ContainsFunc(stages, func(s string) bool { return s != "" && strings.EqualFold(s, key) })
 }

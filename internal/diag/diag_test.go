@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,29 @@ func TestPrintable(t *testing.T) {
 func TestCount(t *testing.T) {
 	if got := Count(1, "reference") + ", " + Count(2, "reference"); got != "1 reference, 2 references" {
 		t.Errorf("Count: %q", got)
+	}
+}
+
+func TestClosest(t *testing.T) {
+	stages := []string{"build", "license-set", "runtime"}
+	for _, tc := range []struct{ name, want string }{
+		{"Build", "build"},
+		{"builder", "build"},
+		{"biuld", "build"},
+		{"set", ""},
+		{"runtime", ""},
+		{"license-sets", "license-set"},
+		{"python", ""},
+	} {
+		if got := Closest(tc.name, stages, 2); got != tc.want {
+			t.Errorf("Closest(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestNearest(t *testing.T) {
+	got := Nearest("set", []string{"build", "license-set", "sets", "runtime"})
+	if want := []string{"sets", "license-set", "build", "runtime"}; !slices.Equal(got, want) {
+		t.Errorf("Nearest = %q, want %q", got, want)
 	}
 }

@@ -1,7 +1,9 @@
 package diag
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -69,4 +71,76 @@ func Plural(n int, word string) string {
 // Count is n and word, pluralised: "1 reference", "3 references".
 func Count(n int, word string) string {
 	return strconv.Itoa(n) + " " + Plural(n, word)
+}
+
+// Closest returns the candidate nearest to name when it is a likely typo of
+// it: the same but for case, or at most maxEdits edits away (a swap of
+// adjacent letters counts as one), with ties going to the first candidate.
+// It returns "" when none is that close.
+func Closest(name string, candidates []string, maxEdits int) string {
+	best, bestDist := "", maxEdits+1
+	lower := strings.ToLower(name)
+	for _, c := range candidates {
+		if c == name {
+			continue
+		}
+		d := distance(lower, strings.ToLower(c))
+		if d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// distance is the optimal string alignment distance between a and b.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		if a == b {
+			return 0
+		}
+		return max(len(a), len(b)) // far from anything: keeps the cost bounded
+	}
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// Nearest returns the candidates sorted by how close each is to name,
+// closest first: those that contain it or that it contains (set,
+// license-set), then by edits, ignoring case; ties keep their order.
+func Nearest(name string, candidates []string) []string {
+	out := slices.Clone(candidates)
+	lower := strings.ToLower(name)
+	rank := func(c string) (int, int) {
+		c = strings.ToLower(c)
+		apart := 1
+		if strings.Contains(c, lower) || strings.Contains(lower, c) {
+			apart = 0
+		}
+		return apart, distance(lower, c)
+	}
+	slices.SortStableFunc(out, func(a, b string) int {
+		aa, ad := rank(a)
+		ba, bd := rank(b)
+		return cmp.Or(cmp.Compare(aa, ba), cmp.Compare(ad, bd))
+	})
+	return out
 }

@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"bytes"
 	"sort"
+	"strings"
 
 	"github.com/imglock/imglock/internal/diag"
 )
@@ -49,7 +50,7 @@ func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 			}
 		}
 		if !found {
-			return nil, diag.New(diag.Input, file, r.Line, "cannot find %q where %s is written on the instruction's lines to rewrite it", r.Written, r.Kind.where())
+			return nil, diag.New(diag.Input, file, r.Line, "cannot find %q as the image of %s on the instruction's lines to rewrite it", r.Written, strings.TrimSpace(r.Kind.instruction()))
 		}
 	}
 	// Apply from the end so that earlier offsets stay valid.
@@ -102,15 +103,4 @@ func anchored(k Kind, before []byte) bool {
 		return ok && len(rest) > 0 && bytes.IndexByte([]byte(`=,"'`), rest[len(rest)-1]) >= 0
 	}
 	return len(before) == 0 || before[len(before)-1] == ' ' || before[len(before)-1] == '\t'
-}
-
-// where says where a reference of kind k is written, for messages.
-func (k Kind) where() string {
-	switch k {
-	case KindCopy:
-		return "COPY --from="
-	case KindMount:
-		return "a mount's from="
-	}
-	return "FROM's image"
 }

@@ -11,7 +11,7 @@ const pinned = "@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 // TEXT@DIGEST.
 func pinAll(t *testing.T, in string) (string, error) {
 	t.Helper()
-	refs, err := Parse("Dockerfile", []byte(in), nil)
+	refs, err := refsOf("Dockerfile", []byte(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +64,14 @@ func TestRewrite(t *testing.T) {
 
 func TestRewriteNotFound(t *testing.T) {
 	in := "ARG BASE=alpine\nFROM ${BASE}\n"
-	refs, err := Parse("Dockerfile", []byte(in), nil)
+	refs, err := refsOf("Dockerfile", []byte(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := refs[0]
 	r.Written = "alpine" // as if the text were written literally
 	_, err = Rewrite("Dockerfile", []byte(in), []Replacement{{Ref: r, With: "x"}})
-	if err == nil || err.Error() != `Dockerfile:2: cannot find "alpine" where FROM's image is written on the instruction's lines to rewrite it` {
+	if err == nil || err.Error() != `Dockerfile:2: cannot find "alpine" as the image of FROM on the instruction's lines to rewrite it` {
 		t.Errorf("error %v", err)
 	}
 }

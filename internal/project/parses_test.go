@@ -41,7 +41,7 @@ func TestLockParsesPerRun(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	dockerfile := "FROM " + reg.Addr + "/acme/base:1\nFROM " + reg.Addr + "/acme/other:2\n"
+	dockerfile := "FROM " + reg.Addr + "/acme/base:1 AS base\nFROM " + reg.Addr + "/acme/other:2\nCOPY --from=base / /\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}

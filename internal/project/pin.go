@@ -2,6 +2,7 @@ package project
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -24,8 +25,12 @@ type PinResult struct {
 // file disagrees with the lock, or that comes from an ARG, is left alone
 // and reported.
 func (p *Project) Pin() ([]PinResult, error) {
+	if failures := p.Failures(); len(failures) > 0 {
+		return nil, failures
+	}
+	refs := p.selectedRefs()
 	var missing diag.List
-	for _, r := range p.Refs {
+	for _, r := range refs {
 		if pinnable(r) {
 			if _, ok := p.lock.Lookup(r.Image.Repo, r.Image.Tag); !ok {
 				missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Written, p.LockName)
@@ -35,7 +40,7 @@ func (p *Project) Pin() ([]PinResult, error) {
 	if len(missing) > 0 {
 		return nil, missing
 	}
-	return rewriteFiles(p.Refs, func(_ int, r dockerfile.Reference) (string, *diag.Diagnostic) {
+	return rewriteFiles(refs, func(_ int, r dockerfile.Reference) (string, *diag.Diagnostic) {
 		if !pinnable(r) {
 			return "", skipReason(r)
 		}
@@ -55,10 +60,14 @@ func (p *Project) Pin() ([]PinResult, error) {
 // in-file pins to images.lock keeps the same bytes. A digest that disagrees
 // with the lock is left in its file and reported.
 func (p *Project) Unpin() ([]PinResult, error) {
+	if failures := p.Failures(); len(failures) > 0 {
+		return nil, failures
+	}
+	refs := p.selectedRefs()
 	// Decided per reference, not per line: the mounts of one RUN share one.
 	conflicts := map[int]*diag.Diagnostic{}
 	_, err := p.store.Update(func(f *lock.File) error {
-		for i, r := range p.Refs {
+		for i, r := range refs {
 			if !unpinnable(r) {
 				continue
 			}
@@ -77,7 +86,7 @@ func (p *Project) Unpin() ([]PinResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rewriteFiles(p.Refs, func(i int, r dockerfile.Reference) (string, *diag.Diagnostic) {
+	return rewriteFiles(refs, func(i int, r dockerfile.Reference) (string, *diag.Diagnostic) {
 		if !unpinnable(r) {
 			return "", nil
 		}
@@ -86,6 +95,17 @@ func (p *Project) Unpin() ([]PinResult, error) {
 		}
 		return tagText(r), nil
 	})
+}
+
+// selectedRefs are the references of the files the run is about.
+func (p *Project) selectedRefs() []dockerfile.Reference {
+	var out []dockerfile.Reference
+	for _, r := range p.Refs {
+		if p.Selected(r.File) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // disagrees is the note for a reference whose in-file digest is not the
@@ -151,7 +171,8 @@ func rewriteFiles(refs []dockerfile.Reference, with func(int, dockerfile.Referen
 		for _, i := range byFile[file] {
 			r := refs[i]
 			text, skip := with(i, r)
-			if skip != nil {
+			// Builds for several platforms give one place several images.
+			if skip != nil && !slices.ContainsFunc(res.Skipped, func(d *diag.Diagnostic) bool { return d.Error() == skip.Error() }) {
 				res.Skipped = append(res.Skipped, skip)
 			}
 			if text != "" && text != r.Written {

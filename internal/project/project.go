@@ -10,13 +10,19 @@
 package project
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
-	"strconv"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/imglock/imglock/internal/config"
+	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
@@ -29,8 +35,8 @@ type Options struct {
 	LockFile   string            // the lock, relative to Root unless absolute (default images.lock)
 	ConfigFile string            // the configuration, relative to Root unless absolute (default imglock.toml)
 	NeedConfig bool              // the configuration file must exist (it was named)
-	Files      []string          // Dockerfiles to cover, relative to Root; none means discovery
-	BuildArgs  map[string]string // --build-arg values, over the global ARG defaults
+	Files      []string          // Dockerfiles a run is about, relative to Root; none means all of them
+	BuildArgs  map[string]string // --build-arg values, over imglock.toml's and the ARG defaults
 	// Resolver makes the registry resolver from the settings; called only
 	// when a run must ask a registry something.
 	Resolver func(*config.Config) (resolve.Resolver, error)
@@ -40,9 +46,18 @@ type Options struct {
 type Project struct {
 	Root     string
 	Config   *config.Config
-	LockName string                 // the lock's path, as messages name it
-	Refs     []dockerfile.Reference // every reference of the Dockerfiles covered
+	LockName string // the lock's path, as messages name it
+	// Refs are the references of every Dockerfile, in file order. Their
+	// Platforms are narrowed to those the lock records lines for: the
+	// configured platforms, or a FROM --platform written as a constant.
+	Refs []dockerfile.Reference
+	// Problems are what reading the Dockerfiles found: bad input, and
+	// warnings (a target that cannot build). Open does not fail on them;
+	// each operation decides.
+	Problems diag.List
 
+	only        map[string]bool     // the files a run is about, as Refs name them; nil for all
+	stages      map[string][]string // each Dockerfile's stage names, for messages
 	store       lockStore
 	lock        *lock.File // as read when the project was opened
 	lockData    []byte     // its bytes; nil when there is no file
@@ -92,11 +107,7 @@ func open(o Options, storeAt func(string) lockStore) (*Project, error) {
 	if err := p.readLock(); err != nil {
 		return nil, err
 	}
-	p.Refs, err = scan(o, cfg)
-	if err != nil {
-		if len(cfg.Warnings) > 0 {
-			err = errors.Join(cfg.Warnings, err) // they still reach the user
-		}
+	if err := p.scan(o); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -120,63 +131,159 @@ func (p *Project) resolver() (resolve.Resolver, error) {
 	return p.newResolver()
 }
 
-// scan returns every base-image reference of the Dockerfiles o covers,
-// file by file; within a file, those of the plain build come first, then
-// those only a variant's build args bring. Files are named by their path
-// joined to the root, so that messages point at them from where the
-// command runs. Every file is read; the error joins the problems of all of
-// them.
-func scan(o Options, cfg *config.Config) ([]dockerfile.Reference, error) {
-	files := o.Files
+// scan finds the Dockerfiles (those discovery finds, and those named) and
+// evaluates each as the builds of the repository use it: for each platform
+// and set of build args its settings give, every stage as a target. The
+// files are read in parallel; their problems are kept in p.Problems.
+func (p *Project) scan(o Options) error {
+	files, err := discover.Find(o.Root, discover.Options{Include: p.Config.Include, Exclude: p.Config.Exclude})
+	if err != nil {
+		return err
+	}
+	if len(o.Files) > 0 {
+		p.only = map[string]bool{}
+		for _, f := range o.Files {
+			f = path.Clean(filepath.ToSlash(f))
+			p.only[filepath.ToSlash(joinRoot(o.Root, f))] = true
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
+		slices.Sort(files)
+	}
+	results := make([]scanned, len(files))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results[i] = p.scanFile(files[i], p.only[filepath.ToSlash(joinRoot(o.Root, files[i]))], o.BuildArgs)
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	p.stages = map[string][]string{}
+	for _, r := range results {
+		p.Refs = append(p.Refs, r.refs...)
+		p.Problems = append(p.Problems, r.problems...)
+		p.stages[r.name] = r.stages
+	}
 	if len(files) == 0 {
-		found, err := discover.Find(o.Root, discover.Options{Include: cfg.Include, Exclude: cfg.Exclude})
-		if err != nil {
-			return nil, err
-		}
-		files = found
+		p.Problems.Add(diag.Input, o.Root, 0, "no Dockerfile found (looked for Dockerfile, Containerfile and the like; add others with include in %s)", config.FileName)
 	}
-	settings := cfg.ForDockerfile("")
-	base := maps.Clone(settings.BuildArgs)
-	if base == nil {
-		base = map[string]string{}
-	}
-	maps.Copy(base, o.BuildArgs)
-	argSets := []map[string]string{base}
-	for _, v := range settings.Variants {
-		args := maps.Clone(base)
-		maps.Copy(args, v)
-		maps.Copy(args, o.BuildArgs)
-		argSets = append(argSets, args)
-	}
-	var (
-		refs []dockerfile.Reference
-		errs []error
-		seen = map[string]bool{}
-	)
-	for _, name := range files {
-		path := joinRoot(o.Root, name)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, args := range argSets {
-			found, err := dockerfile.Parse(filepath.ToSlash(path), data, args)
-			if err != nil {
-				errs = append(errs, err)
-				break
-			}
-			for _, r := range found {
-				key := r.File + "\x00" + r.Image.String() + "\x00" + string(r.Kind) + "\x00" + strconv.Itoa(r.Line)
-				if !seen[key] {
-					seen[key] = true
-					refs = append(refs, r)
-				}
-			}
-		}
-	}
-	return refs, errors.Join(errs...)
+	return nil
 }
+
+// scanned is what reading one Dockerfile gave.
+type scanned struct {
+	name     string
+	refs     []dockerfile.Reference
+	problems diag.List
+	stages   []string
+}
+
+// scanFile reads and evaluates the Dockerfile rel (relative to the root).
+func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string) scanned {
+	name := filepath.ToSlash(joinRoot(p.Root, rel))
+	out := scanned{name: name}
+	data, err := os.ReadFile(joinRoot(p.Root, rel))
+	if err != nil {
+		out.problems.Add(diag.Input, name, 0, "%v", errors.Unwrap(err))
+		return out
+	}
+	if !named && binary(rel, data) {
+		return scanned{name: name} // a program named dockerfile-lint, not a Dockerfile
+	}
+	f, err := dockerfile.Parse(name, data)
+	if err != nil {
+		out.problems, _ = diag.Collect(err)
+		return out
+	}
+	out.stages = f.Stages()
+	settings := p.Config.ForDockerfile(rel)
+	refs, problems := f.Pulls(builds(settings, cliArgs), settings.Targets)
+	if len(settings.Platforms) == 0 {
+		// No platform configured: the builds were evaluated for the default
+		// one, and the lock records lines only where a FROM names its own.
+		for i, r := range refs {
+			if r.Platform == "" || strings.Contains(r.Platform, "$") {
+				refs[i].Platforms = nil
+			}
+		}
+	}
+	out.refs, out.problems = refs, problems
+	return out
+}
+
+// binary reports whether a file discovery found by a pattern of names
+// (Dockerfile-*, *.dockerfile) holds a NUL byte early on: a program or an
+// archive, never a Dockerfile. A file named Dockerfile or Containerfile is
+// read whatever it holds, so that a corrupt one is reported.
+func binary(rel string, data []byte) bool {
+	switch strings.ToLower(path.Base(rel)) {
+	case "dockerfile", "containerfile":
+		return false
+	}
+	return bytes.IndexByte(data[:min(len(data), 8<<10)], 0) >= 0
+}
+
+// builds are the builds a Dockerfile's settings describe: each configured
+// platform (the default one when none is), with the plain build args
+// (imglock.toml's, then the command line's) and with each variant's.
+func builds(s config.Settings, cliArgs map[string]string) []dockerfile.Build {
+	platforms := s.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{dockerfile.DefaultPlatform}
+	}
+	argSets := []map[string]string{withArgs(s.BuildArgs, cliArgs)}
+	for _, v := range s.Variants {
+		argSets = append(argSets, withArgs(s.BuildArgs, v, cliArgs))
+	}
+	var out []dockerfile.Build
+	for _, pl := range platforms {
+		for _, args := range argSets {
+			out = append(out, dockerfile.Build{Platform: pl, BuildArgs: args})
+		}
+	}
+	return out
+}
+
+// withArgs merges sets of build args, later ones winning.
+func withArgs(sets ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, s := range sets {
+		maps.Copy(out, s)
+	}
+	return out
+}
+
+// Selected reports whether the run is about file, as Refs name it.
+func (p *Project) Selected(file string) bool { return p.only == nil || p.only[file] }
+
+// Narrowed reports whether the run is about some files only.
+func (p *Project) Narrowed() bool { return p.only != nil }
+
+// Failures are the problems found in the Dockerfiles the run is about that
+// fail it.
+func (p *Project) Failures() diag.List {
+	var out diag.List
+	for _, d := range p.Problems.Failures() {
+		if p.Selected(d.File) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// complete reports whether every Dockerfile was read without failure, so
+// that the references are all the lock's users.
+func (p *Project) complete() bool { return len(p.Problems.Failures()) == 0 }
 
 // joinRoot is name (slash-separated, relative to root, or absolute) as a
 // path from the working directory.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ func ref(t testing.TB, file string, line int, written string) dockerfile.Referen
 // messages, holds text.
 func lockedProject(t *testing.T, refs []dockerfile.Reference, platforms []string, text string) *Project {
 	t.Helper()
+	refs = withPlatforms(refs, platforms)
 	f, err := lock.Parse("images.lock", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -44,9 +46,11 @@ func lockedProject(t *testing.T, refs []dockerfile.Reference, platforms []string
 }
 
 // testProject is a project of refs with the lock at path, read now, and a
-// resolver with no credentials.
+// resolver with no credentials. As scanning does, it gives each reference
+// the platforms configured, or its own FROM --platform.
 func testProject(t testing.TB, refs []dockerfile.Reference, platforms []string, path string) *Project {
 	t.Helper()
+	refs = withPlatforms(refs, platforms)
 	p := &Project{Config: &config.Config{Platforms: platforms}, LockName: path, Refs: refs, store: lockOnDisk(path), newResolver: realResolver}
 	if err := p.readLock(); err != nil {
 		t.Fatal(err)
@@ -90,6 +94,18 @@ func TestVerifyNonCanonicalLock(t *testing.T) {
 
 // realResolver is the resolver imglock uses; TestMain keeps it from the
 // machine's credentials.
+func withPlatforms(refs []dockerfile.Reference, platforms []string) []dockerfile.Reference {
+	out := slices.Clone(refs)
+	for i, r := range out {
+		out[i].Platforms = platforms
+		if r.Platform != "" {
+			out[i].Platforms = append(slices.Clip(platforms), r.Platform)
+		}
+		out[i].Default = true
+	}
+	return out
+}
+
 func realResolver() (resolve.Resolver, error) {
 	return resolve.New()
 }

@@ -26,18 +26,30 @@ type RemoteStatus struct {
 // Moved reports whether the tag points elsewhere than the lock says.
 func (s RemoteStatus) Moved() bool { return s.Current != "" && s.Current != s.Locked }
 
-// CheckRemote asks the registries, for every locked tag the references
-// use, whether its locked digests still exist (a HEAD by digest, also for
-// each platform line) and what the tag points at now (a HEAD by tag). A
-// digest or tag the registry does not have is a finding; any other failure
-// is the error.
+// CheckRemote asks the registries, for every locked tag, whether its
+// locked digests still exist (a HEAD by digest, also for each platform
+// line) and what the tag points at now (a HEAD by tag). Tags come in the
+// order the Dockerfiles use them, each at its first use; a locked tag no
+// reference uses (its Dockerfile did not read) comes last, at its line of
+// the lock. A run about some files checks only their tags. A digest or tag
+// the registry does not have is a finding; any other failure is the error.
 func (p *Project) CheckRemote(ctx context.Context) ([]RemoteStatus, error) {
 	refs, f := p.Refs, p.lock
 	var statuses []RemoteStatus
 	var reqs []resolve.Request
 	seen := map[tagKey]bool{}
-	for _, r := range refs {
-		if r.Image.Tag == "" {
+	uses := refs
+	if !p.Narrowed() {
+		for _, e := range f.Entries() {
+			if e.Platform == "" {
+				ref := e.Repo + ":" + e.Tag
+				uses = append(uses, dockerfile.Reference{File: p.LockName, Line: f.Line(e), Written: ref, Expanded: ref,
+					Image: imageref.Ref{Repo: e.Repo, Tag: e.Tag}})
+			}
+		}
+	}
+	for _, r := range uses {
+		if r.Image.Tag == "" || !p.Selected(r.File) && r.File != p.LockName {
 			continue
 		}
 		k := keyOf(r.Image)

@@ -3,10 +3,10 @@ package project
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/imglock/imglock/internal/diag"
@@ -27,7 +27,8 @@ type Change struct {
 // TidyResult says what Tidy did.
 type TidyResult struct {
 	Changes  []Change
-	Resolved int // tags (or digests, for platforms) asked of registries
+	Resolved int       // tags (or digests, for platforms) asked of registries
+	Warnings diag.List // images left out: only targets other than the default pull them, and the registry does not have them
 }
 
 // want is what the lock must hold for one tag.
@@ -46,65 +47,194 @@ type want struct {
 // registry, so an up-to-date tree makes no network request. The file is
 // written only when it changes, atomically; on any error it is left
 // exactly as it was.
+//
+// A run about some files adds what those files use and keeps every entry
+// another Dockerfile uses; entries are dropped only when every Dockerfile
+// was read, so that none is taken for unused by mistake.
 func (p *Project) Tidy(ctx context.Context) (TidyResult, error) {
+	if failures := p.Failures(); len(failures) > 0 {
+		return TidyResult{}, failures
+	}
 	wanted, err := p.wantedTags()
 	if err != nil {
 		return TidyResult{}, err
 	}
+	ensure := map[tagKey]*want{}
 	var reqs []resolve.Request
 	for _, k := range sortedTags(wanted) {
+		if !p.usedBySelected(k) {
+			continue
+		}
+		ensure[k] = wanted[k]
 		if req, ok := request(k, wanted[k], p.lock); ok {
 			reqs = append(reqs, req)
 		}
 	}
-	resolved, err := p.resolveTags(ctx, reqs)
+	resolved, leftOut, err := p.resolveTags(ctx, reqs)
 	if err != nil {
 		return TidyResult{}, err
 	}
-	changes, err := p.apply(wanted, resolved, true, true)
-	return TidyResult{Changes: changes, Resolved: len(reqs)}, err
+	for _, d := range leftOut {
+		delete(ensure, d.tag)
+	}
+	changes, err := p.apply(ensure, wanted, resolved, p.complete(), true)
+	return TidyResult{Changes: changes, Resolved: len(reqs), Warnings: leftOut.list()}, err
+}
+
+// usedBySelected reports whether a reference of the files the run is about
+// uses tag k.
+func (p *Project) usedBySelected(k tagKey) bool {
+	for _, r := range p.Refs {
+		if r.Image.Tag != "" && keyOf(r.Image) == k && p.Selected(r.File) {
+			return true
+		}
+	}
+	return false
+}
+
+// leftOut is a tag Tidy does not lock, and why.
+type leftOut struct {
+	tag tagKey
+	why *diag.Diagnostic
+}
+
+type leftOuts []leftOut
+
+func (l leftOuts) list() diag.List {
+	var out diag.List
+	for _, x := range l {
+		out = append(out, x.why)
+	}
+	return out
 }
 
 // resolveTags asks the registries reqs, creating the resolver only when
-// there is something to ask.
-func (p *Project) resolveTags(ctx context.Context, reqs []resolve.Request) (map[tagKey]resolve.Result, error) {
+// there is something to ask. A tag the registry does not have, or that
+// lacks a platform wanted, is bad input at the first line that uses it,
+// with the Dockerfile's stages when the name may have meant one; when only
+// targets other than the default pull it, it is left out with a warning
+// instead (that target could not build either). Other failures are the
+// registry's.
+func (p *Project) resolveTags(ctx context.Context, reqs []resolve.Request) (map[tagKey]resolve.Result, leftOuts, error) {
 	resolved := map[tagKey]resolve.Result{}
 	if len(reqs) == 0 {
-		return resolved, nil
+		return resolved, nil, nil
 	}
 	res, err := p.resolver()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	results, err := res.Resolve(ctx, reqs)
-	if err != nil {
-		return nil, err
-	}
 	for _, r := range results {
 		resolved[keyOf(r.Ref)] = r
 	}
-	return resolved, nil
+	if err == nil {
+		return resolved, nil, nil
+	}
+	failures := resolve.Failures(err)
+	if len(failures) == 0 {
+		return nil, nil, err
+	}
+	var bad diag.List
+	var others []error
+	var out leftOuts
+	for _, ref := range slices.Sorted(maps.Keys(failures)) {
+		f := failures[ref]
+		img, perr := imageref.Parse(ref)
+		users := p.usersOf(keyOf(img))
+		if perr != nil || f.DiagKind() != diag.Input || len(users) == 0 {
+			others = append(others, f)
+			continue
+		}
+		r := users[0]
+		if !anyDefault(users) {
+			out = append(out, leftOut{keyOf(img), diag.New(diag.Warning, r.File, r.Line,
+				"%v%s; pulled only by %s, it is left out of %s", f.Err, writtenAs(r), targetList(r.Targets), p.LockName)})
+			continue
+		}
+		for _, u := range users {
+			if u.Default {
+				r = u
+				break
+			}
+		}
+		bad.Add(diag.Input, r.File, r.Line, "%v%s%s", f.Err, writtenAs(r), p.stageHint(r))
+	}
+	if len(bad) > 0 || len(others) > 0 {
+		return nil, nil, errors.Join(append([]error{bad.Err()}, others...)...)
+	}
+	return resolved, out, nil
 }
 
-// apply brings the tags in wanted to what was resolved for them (or to what
-// the lock or a Dockerfile already says), drops entries no wanted tag uses
-// when prune is set, and returns the lines that change, sorted. It plans on
+// writtenAs says how a reference built from ARGs is written, for messages
+// whose subject is what it expanded to.
+func writtenAs(r dockerfile.Reference) string {
+	if r.Written == r.Expanded {
+		return ""
+	}
+	return " (written " + r.Written + ")"
+}
+
+// usersOf returns the references that use tag k, in file order.
+func (p *Project) usersOf(k tagKey) []dockerfile.Reference {
+	var out []dockerfile.Reference
+	for _, r := range p.Refs {
+		if r.Image.Tag != "" && keyOf(r.Image) == k {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func anyDefault(refs []dockerfile.Reference) bool {
+	return slices.ContainsFunc(refs, func(r dockerfile.Reference) bool { return r.Default })
+}
+
+// stageHint names the Dockerfile's stages, closest first, for an image the
+// registry does not have: the name may have been meant for one of them
+// (docker/compose's COPY --from=set, where the stage is license-set).
+func (p *Project) stageHint(r dockerfile.Reference) string {
+	var stages []string
+	for _, s := range p.stages[r.File] {
+		if s != "" {
+			stages = append(stages, s)
+		}
+	}
+	// Only a bare name (builder, set) may have been meant for a stage.
+	if len(stages) == 0 || r.Kind == dockerfile.KindSyntax || r.Near == "" && strings.ContainsAny(r.Written, "/:@") {
+		return ""
+	}
+	name := r.Expanded
+	if i := strings.LastIndexAny(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name, _, _ = strings.Cut(name, ":")
+	hint := "; is it meant to be a stage? the stages of this Dockerfile: " + strings.Join(diag.Nearest(name, stages), ", ")
+	if r.Near != "" {
+		hint = fmt.Sprintf("; did you mean stage %s? the stages of this Dockerfile: %s", r.Near, strings.Join(diag.Nearest(name, stages), ", "))
+	}
+	return hint
+}
+
+// apply brings the tags in ensure to what was resolved for them (or to
+// what the lock or a Dockerfile already says), drops entries of tags not in
+// keep when prune is set, and returns the lines that change, sorted. It plans on
 // a copy of the lock the project read; with write set, and something to
 // change, it applies the same edit to the lock on disk, re-read under its
 // file lock, so that a concurrent run's changes are merged, not lost.
-func (p *Project) apply(wanted map[tagKey]*want, resolved map[tagKey]resolve.Result, prune, write bool) ([]Change, error) {
+func (p *Project) apply(ensure, keep map[tagKey]*want, resolved map[tagKey]resolve.Result, prune, write bool) ([]Change, error) {
 	var changes []Change
 	edit := func(f *lock.File) error {
 		changes = nil
-		for _, k := range sortedTags(wanted) {
-			c, err := applyTag(f, k, wanted[k], resolved)
+		for _, k := range sortedTags(ensure) {
+			c, err := applyTag(f, k, ensure[k], resolved)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.LockName, err)
 			}
 			changes = append(changes, c...)
 		}
 		if prune {
-			for _, e := range f.Prune(func(repo, tag string) bool { return wanted[tagKey{repo, tag}] != nil }) {
+			for _, e := range f.Prune(func(repo, tag string) bool { return keep[tagKey{repo, tag}] != nil }) {
 				changes = append(changes, Change{Repo: e.Repo, Key: e.Key(), Old: e.Digest})
 			}
 		}
@@ -217,7 +347,7 @@ func platformDigests(f *lock.File, k tagKey) map[string]string {
 // user must settle.
 func (p *Project) wantedTags() (map[tagKey]*want, error) {
 	wanted := map[tagKey]*want{}
-	for k, ps := range wantedPlatforms(p.Refs, p.Config.Platforms) {
+	for k, ps := range wantedPlatforms(p.Refs) {
 		wanted[k] = &want{platforms: ps}
 	}
 	pinnedAt := map[tagKey]dockerfile.Reference{}
@@ -243,37 +373,26 @@ func (p *Project) wantedTags() (map[tagKey]*want, error) {
 }
 
 // wantedPlatforms returns, for each tag refs use, the platforms whose
-// manifest digests the lock records: the configured ones and the
-// --platform of each FROM that uses the tag, sorted.
-func wantedPlatforms(refs []dockerfile.Reference, platforms []string) map[tagKey][]string {
+// manifest digests the lock records, sorted.
+func wantedPlatforms(refs []dockerfile.Reference) map[tagKey][]string {
 	out := map[tagKey][]string{}
 	for _, r := range refs {
 		if r.Image.Tag == "" {
 			continue
 		}
 		k := keyOf(r.Image)
-		ps, ok := out[k]
-		if !ok {
-			ps = slices.Clone(platforms)
-		}
-		if p := concretePlatform(r); p != "" && !slices.Contains(ps, p) {
-			ps = append(ps, p)
+		ps := out[k]
+		for _, pl := range r.Platforms {
+			if !slices.Contains(ps, pl) {
+				ps = append(ps, pl)
+			}
 		}
 		out[k] = ps
 	}
 	for _, ps := range out {
-		sort.Strings(ps)
+		slices.Sort(ps)
 	}
 	return out
-}
-
-// concretePlatform is a FROM's --platform when it names one platform, not a
-// variable BuildKit fills at build time ($BUILDPLATFORM).
-func concretePlatform(r dockerfile.Reference) string {
-	if r.Kind != dockerfile.KindFrom || r.Platform == "" || strings.ContainsAny(r.Platform, "$,") {
-		return ""
-	}
-	return strings.ToLower(r.Platform)
 }
 
 // sortedTags returns the keys of m in lock order.

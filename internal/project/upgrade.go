@@ -9,6 +9,7 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/lock"
 )
 
 // UpgradeResult says what Upgrade moved, what it found unchanged, and which
@@ -19,40 +20,44 @@ type UpgradeResult struct {
 	Pinned    diag.List // notes: tags pinned in a Dockerfile, which the file decides, not upgrade
 }
 
-// Upgrade re-resolves the locked tags the references use (all of them, or
-// those that names select) and moves their entries to the digests the tags
-// point at now. With dryRun it only reports what would change. Tags not yet
-// locked are for Tidy, not for Upgrade.
+// Upgrade re-resolves the locked tags (all of them, or those that names
+// select) and moves their entries to the digests the tags point at now,
+// with the platform lines they have. With dryRun it only reports what would
+// change. It works from the lock, so a Dockerfile that does not read does
+// not stop it; tags not yet locked are for Tidy.
 func (p *Project) Upgrade(ctx context.Context, names []string, dryRun bool) (UpgradeResult, error) {
-	wanted, err := p.wantedTags()
+	selected, err := selectTags(p.Refs, p.lock, names)
 	if err != nil {
 		return UpgradeResult{}, err
 	}
-	selected, err := selectTags(p.Refs, names)
-	if err != nil {
-		return UpgradeResult{}, err
-	}
-
 	var result UpgradeResult
 	chosen := map[tagKey]*want{}
 	var reqs []resolve.Request
-	for _, k := range sortedTags(wanted) {
-		if _, ok := p.lock.Lookup(k.Repo, k.Tag); !ok || !selected(k) {
+	for _, e := range p.lock.Entries() {
+		k := tagKey{e.Repo, e.Tag}
+		if e.Platform != "" || !selected(k) {
 			continue
 		}
-		if wanted[k].pinned != "" {
-			r := pinnedAt(p.Refs, k)
-			result.Pinned.Add(diag.Note, r.File, r.Line, "%s is pinned to %s in the file; change the digest there to move it", displayTag(r), r.Image.Digest)
+		if r := pinnedAt(p.Refs, k); r.File != "" {
+			result.Pinned.Add(diag.Note, r.File, r.Line, "%s is pinned to %s %s; change the digest there to move it", displayTag(r), r.Image.Digest, p.pinnedWhere(r))
 			continue
 		}
-		chosen[k] = wanted[k]
-		reqs = append(reqs, resolve.Request{Ref: imageref.Ref{Repo: k.Repo, Tag: k.Tag}, Platforms: wanted[k].platforms})
+		w := &want{}
+		for _, pl := range p.lock.Platforms(e.Repo, e.Tag) {
+			w.platforms = append(w.platforms, pl.Platform)
+		}
+		chosen[k] = w
+		reqs = append(reqs, resolve.Request{Ref: imageref.Ref{Repo: k.Repo, Tag: k.Tag}, Platforms: w.platforms})
 	}
-	resolved, err := p.resolveTags(ctx, reqs)
+	resolved, leftOut, err := p.resolveTags(ctx, reqs)
 	if err != nil {
 		return UpgradeResult{}, err
 	}
-	result.Changes, err = p.apply(chosen, resolved, false, !dryRun)
+	for _, l := range leftOut {
+		delete(chosen, l.tag)
+		result.Pinned = append(result.Pinned, l.why)
+	}
+	result.Changes, err = p.apply(chosen, nil, resolved, false, !dryRun)
 	if err != nil {
 		return UpgradeResult{}, err
 	}
@@ -69,28 +74,31 @@ func (p *Project) Upgrade(ctx context.Context, names []string, dryRun bool) (Upg
 	return result, nil
 }
 
-// selectTags returns which tags names choose: a name matches a reference as
-// written (python:3.12, ${BASE}), as expanded, or by canonical repository
-// with or without a tag (python, docker.io/library/python:3.12). No names
-// choose every tag; a name that matches nothing is an error.
-func selectTags(refs []dockerfile.Reference, names []string) (func(tagKey) bool, error) {
+// selectTags returns which locked tags names choose: a name matches a
+// reference as written (python:3.12, ${BASE}), as expanded, or a locked
+// entry by canonical repository with or without a tag (python,
+// docker.io/library/python:3.12). No names choose every tag; a name that
+// matches nothing is an error.
+func selectTags(refs []dockerfile.Reference, f *lock.File, names []string) (func(tagKey) bool, error) {
 	if len(names) == 0 {
 		return func(tagKey) bool { return true }, nil
 	}
 	chosen := map[tagKey]bool{}
 	for _, n := range names {
 		matched := false
-		want, perr := imageref.Parse(n)
-		withTag := hasTag(n)
 		for _, r := range refs {
-			if r.Image.Tag == "" {
-				continue
-			}
-			match := r.Written == n || r.Expanded == n ||
-				perr == nil && want.Repo == r.Image.Repo && (!withTag || want.Tag == r.Image.Tag)
-			if match {
+			if r.Image.Tag != "" && (r.Written == n || r.Expanded == n) {
 				chosen[keyOf(r.Image)] = true
 				matched = true
+			}
+		}
+		if want, err := imageref.Parse(n); err == nil {
+			withTag := hasTag(n)
+			for _, e := range f.Entries() {
+				if e.Platform == "" && e.Repo == want.Repo && (!withTag || e.Tag == want.Tag) {
+					chosen[tagKey{e.Repo, e.Tag}] = true
+					matched = true
+				}
 			}
 		}
 		if !matched {

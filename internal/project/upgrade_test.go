@@ -14,6 +14,7 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/lock"
 )
 
 // lockedTree pushes base:1 and other:2, locks a Dockerfile using both, and
@@ -79,6 +80,12 @@ func TestUpgradeSelection(t *testing.T) {
 		ref(t, "Dockerfile", 3, "localhost:5000/acme/base:1"),
 	}
 	refs[0].Written = "${BASE}"
+	locked := lock.New()
+	for _, r := range refs {
+		if err := locked.Set(lock.Entry{Repo: r.Image.Repo, Tag: r.Image.Tag, Digest: digestA}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		want []string
@@ -89,7 +96,7 @@ func TestUpgradeSelection(t *testing.T) {
 		{"python:3.12", []string{"3.12"}},
 		{"localhost:5000/acme/base", []string{"1"}},
 	} {
-		sel, err := selectTags(refs, []string{tc.name})
+		sel, err := selectTags(refs, locked, []string{tc.name})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -103,7 +110,7 @@ func TestUpgradeSelection(t *testing.T) {
 			t.Errorf("%s selects %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if _, err := selectTags(refs, []string{"redis"}); err == nil || err.Error() != "redis matches no image of the Dockerfiles" {
+	if _, err := selectTags(refs, locked, []string{"redis"}); err == nil || err.Error() != "redis matches no image of the Dockerfiles" {
 		t.Errorf("error %v", err)
 	}
 }

@@ -16,6 +16,20 @@ const (
 	sha512Hex = sha256Hex + sha256Hex
 )
 
+// refsOf parses a Dockerfile and evaluates it, as a build for the default
+// platform with args, for every target.
+func refsOf(name string, data []byte, args map[string]string) ([]Reference, error) {
+	f, err := Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	refs, problems := f.Pulls([]Build{{Platform: DefaultPlatform, BuildArgs: args}}, nil)
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
+
 type parseTest struct {
 	desc    string
 	in      string
@@ -36,7 +50,7 @@ func compact(r Reference) string {
 		s += " args=" + strings.Join(r.Args, ",")
 	}
 	if r.Platform != "" {
-		s += " platform=" + r.Platform
+		s += " platform=" + strings.Join(r.Platforms, ",")
 	}
 	if r.Stage != "" {
 		s += " stage=" + r.Stage
@@ -62,11 +76,11 @@ var parseTests = []parseTest{
 		want: []string{"1 from alpine:3.20 -> docker.io/library/alpine:3.20 platform=linux/arm64 stage=base"},
 	},
 	{
-		desc: "automatic platform ARG left raw",
-		in:   "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nFROM --platform=${TARGETPLATFORM} alpine\n",
+		desc: "automatic platform ARGs take the build's platform",
+		in:   "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nFROM --platform=${TARGETPLATFORM} alpine\nCOPY --from=build / /\n",
 		want: []string{
-			"1 from golang:1.22 -> docker.io/library/golang:1.22 platform=$BUILDPLATFORM stage=build",
-			"2 from alpine -> docker.io/library/alpine:latest platform=${TARGETPLATFORM}",
+			"1 from golang:1.22 -> docker.io/library/golang:1.22 platform=linux/amd64 stage=build",
+			"2 from alpine -> docker.io/library/alpine:latest platform=linux/amd64",
 		},
 	},
 	{
@@ -78,12 +92,12 @@ var parseTests = []parseTest{
 	{
 		desc: "platform from global ARG",
 		in:   "ARG PLAT=linux/arm64/v8\nFROM --platform=$PLAT alpine\n",
-		want: []string{"2 from alpine -> docker.io/library/alpine:latest platform=linux/arm64/v8"},
+		want: []string{"2 from alpine -> docker.io/library/alpine:latest platform=linux/arm64"},
 	},
 	{
-		desc: "platform ARG without value left raw",
-		in:   "ARG PLAT\nFROM --platform=$PLAT alpine\n",
-		want: []string{"2 from alpine -> docker.io/library/alpine:latest platform=$PLAT"},
+		desc:    "platform ARG without value",
+		in:      "ARG PLAT\nFROM --platform=$PLAT alpine\n",
+		wantErr: "Dockerfile:2: FROM --platform=$PLAT: empty platform value (ARG PLAT (line 1) has no value; give it a default, or set it with --build-arg PLAT=VALUE or build-args in imglock.toml)",
 	},
 	{
 		desc: "lower-case instructions and as",
@@ -124,9 +138,9 @@ var parseTests = []parseTest{
 	},
 	{
 		desc: "quoted ARG values",
-		in:   "ARG BASE=\"python:3.12\" OTHER='alpine:3.20'\nFROM $BASE\nFROM $OTHER\n",
+		in:   "ARG BASE=\"python:3.12\" OTHER='alpine:3.20'\nFROM $BASE AS base\nFROM $OTHER\nCOPY --from=base / /\n",
 		want: []string{
-			"2 from $BASE => python:3.12 -> docker.io/library/python:3.12 args=BASE",
+			"2 from $BASE => python:3.12 -> docker.io/library/python:3.12 args=BASE stage=base",
 			"3 from $OTHER => alpine:3.20 -> docker.io/library/alpine:3.20 args=OTHER",
 		},
 	},
@@ -149,46 +163,45 @@ var parseTests = []parseTest{
 	{
 		desc: "ARG without default",
 		in:   "ARG BASE\n\n# the base\nFROM ${BASE}\n",
-		wantErr: "Dockerfile:4: FROM ${BASE}: build arg BASE has no value; " +
-			"give the ARG at line 1 a default or pass --build-arg BASE=IMAGE",
+		wantErr: "Dockerfile:4: FROM ${BASE}: expands to an empty image reference (ARG BASE (line 1) has no value; " +
+			"give it a default, or set it with --build-arg BASE=VALUE or build-args in imglock.toml)",
 	},
 	{
 		desc: "ARG without default inside a reference",
 		in:   "ARG TAG\nFROM python:$TAG\n",
-		wantErr: "Dockerfile:2: FROM python:$TAG: build arg TAG has no value; " +
-			"give the ARG at line 1 a default or pass --build-arg TAG=VALUE",
+		wantErr: `Dockerfile:2: FROM python:$TAG: invalid image reference "python:": invalid reference format (ARG TAG (line 1) has no value; ` +
+			"give it a default, or set it with --build-arg TAG=VALUE or build-args in imglock.toml)",
 	},
 	{
-		desc: "ARG without default behind another ARG",
-		in:   "ARG TAG\nARG IMAGE=python:$TAG\nFROM $IMAGE\n",
-		wantErr: "Dockerfile:3: FROM $IMAGE: build arg TAG (used by ARG IMAGE) has no value; " +
-			"give the ARG at line 1 a default or pass --build-arg TAG=VALUE",
+		desc:    "ARG without default behind another ARG",
+		in:      "ARG TAG\nARG IMAGE=python:$TAG\nFROM $IMAGE\n",
+		wantErr: `Dockerfile:3: FROM $IMAGE: invalid image reference "python:": invalid reference format (TAG has no value where ARG IMAGE (line 2) uses it)`,
 	},
 	{
 		desc:    "ARG used by a default before it is declared",
 		in:      "ARG IMAGE=python:$TAG\nARG TAG=3.12\nFROM $IMAGE\n",
-		wantErr: "Dockerfile:3: FROM $IMAGE: ARG TAG (used by ARG IMAGE) is not declared before ARG IMAGE",
+		wantErr: `Dockerfile:3: FROM $IMAGE: invalid image reference "python:": invalid reference format (TAG has no value where ARG IMAGE (line 1) uses it)`,
 	},
 	{
 		desc:    "undeclared ARG",
 		in:      "FROM $BASE\n",
-		wantErr: "Dockerfile:1: FROM $BASE: ARG BASE is not declared before the first FROM",
+		wantErr: "Dockerfile:1: FROM $BASE: expands to an empty image reference (BASE is not declared by an ARG before the first FROM)",
 	},
 	{
 		desc:    "build arg does not apply to an undeclared ARG",
 		in:      "FROM alpine:$TAG\n",
 		args:    map[string]string{"TAG": "3.20"},
-		wantErr: "Dockerfile:1: FROM alpine:$TAG: ARG TAG is not declared before the first FROM (a build arg sets only a declared ARG)",
+		wantErr: `Dockerfile:1: FROM alpine:$TAG: invalid image reference "alpine:": invalid reference format (TAG is not declared by an ARG before the first FROM, and a build arg sets only a declared ARG)`,
 	},
 	{
 		desc:    "ARG after the first FROM is not global",
 		in:      "FROM alpine\nARG BASE=debian\nFROM $BASE\n",
-		wantErr: "Dockerfile:3: FROM $BASE: ARG BASE is not declared before the first FROM",
+		wantErr: "Dockerfile:3: FROM $BASE: expands to an empty image reference (BASE is not declared by an ARG before the first FROM)",
 	},
 	{
-		desc:    "automatic platform ARG in the image",
-		in:      "FROM alpine:$TARGETARCH\n",
-		wantErr: "Dockerfile:1: FROM alpine:$TARGETARCH: TARGETARCH is set by BuildKit from the build platform or target, so the image cannot be pinned; pass --build-arg TARGETARCH=VALUE",
+		desc: "automatic platform ARG in the image takes the build's value",
+		in:   "FROM alpine:$TARGETARCH\n",
+		want: []string{"1 from alpine:$TARGETARCH => alpine:amd64 -> docker.io/library/alpine:amd64 args=TARGETARCH"},
 	},
 	{
 		desc: "automatic platform ARG given",
@@ -244,7 +257,7 @@ var parseTests = []parseTest{
 		// BuildKit looks FROM up with the exact (lower-cased) stage name.
 		desc:    "FROM with upper-case stage name",
 		in:      "FROM alpine AS base\nFROM BASE\n",
-		wantErr: `Dockerfile:2: FROM BASE: invalid image reference "BASE": invalid reference format: repository name (library/BASE) must be lowercase (stage names and scratch must be written in lower case: FROM base)`,
+		wantErr: `Dockerfile:2: FROM BASE: invalid image reference "BASE": invalid reference format: repository name (library/BASE) must be lowercase; did you mean stage base? (FROM names a stage in lower case only)`,
 	},
 	{
 		desc: "scratch",
@@ -254,7 +267,7 @@ var parseTests = []parseTest{
 	{
 		desc:    "upper-case scratch",
 		in:      "FROM SCRATCH\n",
-		wantErr: `Dockerfile:1: FROM SCRATCH: invalid image reference "SCRATCH": invalid reference format: repository name (library/SCRATCH) must be lowercase (stage names and scratch must be written in lower case: FROM scratch)`,
+		wantErr: `Dockerfile:1: FROM SCRATCH: invalid image reference "SCRATCH": invalid reference format: repository name (library/SCRATCH) must be lowercase; did you mean scratch? (it is written in lower case)`,
 	},
 
 	// COPY --from
@@ -366,7 +379,6 @@ var parseTests = []parseTest{
 			"RUN <<'A' bash && <<B cat\nFROM evil4\nA\nFROM evil5\nB\n" +
 			"FROM busybox\n",
 		want: []string{
-			"1 from alpine -> docker.io/library/alpine:latest",
 			"14 from busybox -> docker.io/library/busybox:latest",
 		},
 	},
@@ -420,9 +432,9 @@ var parseTests = []parseTest{
 	// Digests
 	{
 		desc: "digest in the file",
-		in:   "FROM python:3.12@sha256:" + sha256Hex + "\nFROM alpine@sha512:" + sha512Hex + "\n",
+		in:   "FROM python:3.12@sha256:" + sha256Hex + " AS py\nFROM alpine@sha512:" + sha512Hex + "\nCOPY --from=py / /\n",
 		want: []string{
-			"1 from python:3.12@sha256:" + sha256Hex + " -> docker.io/library/python:3.12@sha256:" + sha256Hex,
+			"1 from python:3.12@sha256:" + sha256Hex + " -> docker.io/library/python:3.12@sha256:" + sha256Hex + " stage=py",
 			"2 from alpine@sha512:" + sha512Hex + " -> docker.io/library/alpine@sha512:" + sha512Hex,
 		},
 	},
@@ -532,7 +544,7 @@ var parseTests = []parseTest{
 		args: map[string]string{"GO_VERSION": "1.23"},
 		want: []string{
 			"1 syntax docker/dockerfile:1.7 -> docker.io/docker/dockerfile:1.7",
-			"6 from golang:${GO_VERSION}-${DEBIAN} => golang:1.23-bookworm -> docker.io/library/golang:1.23-bookworm args=DEBIAN,GO_VERSION platform=$BUILDPLATFORM stage=build",
+			"6 from golang:${GO_VERSION}-${DEBIAN} => golang:1.23-bookworm -> docker.io/library/golang:1.23-bookworm args=DEBIAN,GO_VERSION platform=linux/amd64 stage=build",
 			"7 copy-from tonistiigi/xx:1.5.0 -> docker.io/tonistiigi/xx:1.5.0",
 			"14 mount-from golang:1.23 -> docker.io/library/golang:1.23",
 			"29 from ${RUNTIME} => gcr.io/distroless/static-debian12:nonroot -> gcr.io/distroless/static-debian12:nonroot args=RUNTIME stage=runtime",
@@ -555,7 +567,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build,from=golang:1.23 \
-    --mount=type=bind,from=build,source=/src,target=/work \
+    --mount=type=bind,source=/src,target=/work \
     xx-go build -o /out/app ./cmd/app
 
 FROM build AS test
@@ -584,7 +596,7 @@ CMD ["serve"]
 func TestParse(t *testing.T) {
 	for _, tt := range parseTests {
 		t.Run(tt.desc, func(t *testing.T) {
-			refs, err := Parse("Dockerfile", []byte(tt.in), tt.args)
+			refs, err := refsOf("Dockerfile", []byte(tt.in), tt.args)
 			if tt.wantErr != "" {
 				if err == nil {
 					t.Fatalf("got no error, want %q; refs %q", tt.wantErr, compactAll(refs))
@@ -626,7 +638,7 @@ func compactAll(refs []Reference) []string {
 }
 
 func TestReferenceFields(t *testing.T) {
-	refs, err := Parse("build/app.Dockerfile", []byte("ARG BASE=python:3.12\nFROM --platform=linux/arm64 $BASE AS App\n"), nil)
+	refs, err := refsOf("build/app.Dockerfile", []byte("ARG BASE=python:3.12\nFROM --platform=linux/arm64 $BASE AS App\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,7 +695,7 @@ func TestNoStderr(t *testing.T) {
 	stderr := newStderrCapture(t)
 	stderr.written(t)
 	for _, tt := range parseTests {
-		Parse("Dockerfile", []byte(tt.in), tt.args)
+		refsOf("Dockerfile", []byte(tt.in), tt.args)
 		if n := stderr.written(t); n > 0 {
 			t.Errorf("%s: %d bytes written to stderr", tt.desc, n)
 		}
@@ -700,7 +712,7 @@ func FuzzParse(f *testing.F) {
 	stderr := newStderrCapture(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		stderr.written(t)
-		refs, err := Parse("Dockerfile", data, map[string]string{"BASE": "alpine", "TAG": "1"})
+		refs, err := refsOf("Dockerfile", data, map[string]string{"BASE": "alpine", "TAG": "1"})
 		if n := stderr.written(t); n > 0 {
 			t.Fatalf("%d bytes written to stderr", n)
 		}
@@ -747,8 +759,87 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := Parse("Dockerfile", data, args); err != nil {
+		if _, err := refsOf("Dockerfile", data, args); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPullsAcrossBuilds: one evaluation per platform, merged per place and
+// image: the platforms and targets that pull each image, whether the
+// default build does, and a FROM that names a stage on one platform and an
+// image on another.
+func TestPullsAcrossBuilds(t *testing.T) {
+	const in = "FROM busybox:1.36 AS helper-amd64\n" +
+		"FROM helper-${TARGETARCH} AS helper\n" +
+		"FROM --platform=$BUILDPLATFORM golang:1.26 AS build\n" +
+		"FROM alpine:3.19-$TARGETARCH AS final\n" +
+		"COPY --from=build /out /out\n"
+	f, err := Parse("Dockerfile", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, problems := f.Pulls([]Build{{Platform: "linux/amd64"}, {Platform: "linux/arm64"}}, nil)
+	if len(problems) != 0 {
+		t.Fatal(problems)
+	}
+	var got []string
+	for _, r := range refs {
+		got = append(got, fmt.Sprintf("%d %s platforms=%s targets=%s default=%v selects=%v",
+			r.Line, r.Image, strings.Join(r.Platforms, ","), strings.Join(r.Targets, ","), r.Default, r.SelectsStage))
+	}
+	want := []string{
+		"1 docker.io/library/busybox:1.36 platforms=linux/amd64,linux/arm64 targets=helper-amd64,helper default=false selects=false",
+		"2 docker.io/library/helper-arm64:latest platforms=linux/arm64 targets=helper default=false selects=true",
+		"3 docker.io/library/golang:1.26 platforms=linux/amd64,linux/arm64 targets=build,final default=true selects=false",
+		"4 docker.io/library/alpine:3.19-amd64 platforms=linux/amd64 targets=final default=true selects=false",
+		"4 docker.io/library/alpine:3.19-arm64 platforms=linux/arm64 targets=final default=true selects=false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("references:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Covering one target only.
+	refs, _ = f.Pulls([]Build{{Platform: "linux/arm64"}}, []string{"build"})
+	if len(refs) != 1 || refs[0].Image.Repo != "docker.io/library/golang" || refs[0].Default {
+		t.Errorf("target build pulls %v", compactAll(refs))
+	}
+}
+
+// TestTargetProblems: a target that cannot build (it copies from a stage
+// defined after it) is a warning when it is not the default one, and bad
+// input when it is.
+func TestTargetProblems(t *testing.T) {
+	const in = "FROM nginx:1.27 AS web\nCOPY --from=assets /dist /html\nFROM node:20 AS assets\n"
+	f, err := Parse("Dockerfile", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, problems := f.Pulls([]Build{{Platform: DefaultPlatform}}, nil)
+	if len(problems) != 1 || problems[0].Kind != diag.Warning ||
+		problems[0].Error() != `Dockerfile:2: warning: target web cannot build: cannot copy from stage "assets", it needs to be defined before current stage "web"` {
+		t.Errorf("problems %v", problems)
+	}
+	// The default target (an unnamed last stage built on web) cannot build.
+	f, err = Parse("Dockerfile", []byte(in+"FROM web\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, problems = f.Pulls([]Build{{Platform: DefaultPlatform}}, nil)
+	if len(problems) != 2 || len(problems.Failures()) != 1 || len(problems.Others()) != 1 {
+		t.Errorf("problems %v, want the default build's error and web's warning", problems)
+	}
+}
+
+// TestNearStage: an image name close to a stage name carries the stage, for
+// "did you mean" in later messages.
+func TestNearStage(t *testing.T) {
+	f, err := Parse("Dockerfile", []byte("FROM golang:1.26 AS build\nFROM builder\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := f.Pulls([]Build{{Platform: DefaultPlatform}}, nil)
+	if len(refs) != 2 || refs[1].Image.Repo != "docker.io/library/builder" || refs[1].Near != "build" || refs[0].Near != "" {
+		t.Errorf("refs %+v", refs)
 	}
 }
