@@ -30,7 +30,7 @@ the file on disk untouched. A reference from a global ARG gets
 The exit code is the builder's. Arguments travel as argv, never through a
 shell.
 
-imglock's own options come first:
+imglock's own options, anywhere among docker's:
    --print          print the exact command (and the Dockerfile sent on
                     standard input) and run nothing
    --pin-mode MODE  contexts or stdin instead of detecting what the builder
@@ -84,7 +84,14 @@ Example:
 			if err := problems.Err(); err != nil {
 				return err
 			}
-			lockPath := filepath.Join(dir, c.String(flagLockfile))
+			root, err := projectRoot(c)
+			if err != nil {
+				return err
+			}
+			lockPath := c.String(flagLockfile)
+			if !filepath.IsAbs(lockPath) {
+				lockPath = filepath.Join(root, lockPath)
+			}
 			f, _, err := lock.ReadFile(lockPath)
 			if err != nil {
 				return err
@@ -115,23 +122,31 @@ Example:
 	}
 }
 
-// buildOptions takes imglock's own options from the front of the build
-// arguments. A nil rest asks for help.
+// buildOptions takes imglock's own options out of the build arguments. A
+// nil rest asks for help.
 func buildOptions(args []string) (printOnly bool, mode build.Mode, rest []string, err error) {
-options:
-	for len(args) > 0 {
-		switch a := args[0]; {
+	// imglock's own options may come anywhere, as docker's do; the value of
+	// one of docker's options is never taken for one.
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
 		case a == "--print":
 			printOnly = true
-			args = args[1:]
-		case a == "--pin-mode" && len(args) > 1:
-			mode, args = build.Mode(args[1]), args[2:]
+		case a == "--pin-mode" && i+1 < len(args):
+			mode = build.Mode(args[i+1])
+			i++
 		case strings.HasPrefix(a, "--pin-mode="):
-			mode, args = build.Mode(strings.TrimPrefix(a, "--pin-mode=")), args[1:]
+			mode = build.Mode(strings.TrimPrefix(a, "--pin-mode="))
 		case a == "-h" || a == "--help":
 			return false, "", nil, nil
+		case a == "--":
+			rest = append(rest, args[i:]...)
+			i = len(args)
 		default:
-			break options
+			rest = append(rest, a)
+			if build.TakesValue(a) && i+1 < len(args) {
+				rest = append(rest, args[i+1])
+				i++
+			}
 		}
 	}
 	switch mode {
@@ -141,10 +156,10 @@ options:
 	default:
 		return false, "", nil, fmt.Errorf("--pin-mode %q: want auto, contexts or stdin", mode)
 	}
-	if len(args) == 0 {
+	if len(rest) == 0 {
 		return false, "", nil, fmt.Errorf("imglock build: no build context given (imglock build [OPTIONS] PATH)")
 	}
-	return printOnly, mode, args, nil
+	return printOnly, mode, rest, nil
 }
 
 // shellQuote writes argv as a shell would need it, for display only: the

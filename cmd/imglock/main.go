@@ -21,7 +21,8 @@ func main() {
 // error carries (the builder's own, for build), else the one its kind of
 // problem gives (diag.ExitCode). The error is printed once, here.
 func run(args []string, stdout, stderr io.Writer) int {
-	err := newApp(stdout, stderr).Run(args)
+	app := newApp(stdout, stderr)
+	err := app.Run(interspersed(app, args))
 	if err == nil {
 		return diag.ExitOK
 	}

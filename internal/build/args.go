@@ -46,6 +46,10 @@ var boolFlags = map[string]bool{
 	"--disable-content-trust": true, "--check": true, "--sbom": true, "--provenance": true,
 }
 
+// TakesValue reports whether a docker build option takes the next argument
+// as its value (-t app, --build-arg A=b).
+func TakesValue(arg string) bool { return valueFlags[arg] }
+
 // ParseArgs reads docker build arguments. env looks up the value of a bare
 // --build-arg NAME, as docker does.
 func ParseArgs(args []string, env func(string) (string, bool)) (*Invocation, error) {
