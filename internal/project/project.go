@@ -56,7 +56,8 @@ type Project struct {
 	// each operation decides.
 	Problems diag.List
 
-	only        map[string]bool     // the files a run is about, as Refs name them; nil for all
+	only        map[string]bool // the files a run is about, as Refs name them; nil for all
+	images      dockerfile.ImageCache
 	stages      map[string][]string // each Dockerfile's stage names, for messages
 	store       lockStore
 	lock        *lock.File // as read when the project was opened
@@ -206,6 +207,7 @@ func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string) sc
 		return out
 	}
 	out.stages = f.Stages()
+	f.Images = &p.images
 	settings := p.Config.ForDockerfile(rel)
 	refs, problems := f.Pulls(builds(settings, cliArgs), settings.Targets)
 	if len(settings.Platforms) == 0 {
