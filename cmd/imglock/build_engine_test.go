@@ -301,3 +301,70 @@ func TestBuildRefusesBytesThatDoNotMatchTheDigest(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildPlatformsFromLockedBytes: a repository whose Dockerfile pulls
+// a different image per platform (tool-${TARGETARCH}) and takes its base
+// from a build arg that imglock.toml sets, locked for linux/amd64 and
+// linux/arm64 with no command-line build args; after every tag moved
+// upstream, imglock build for arm64, and for both platforms at once,
+// builds from the locked bytes of each platform (buildkitd: no step runs,
+// so no emulation is needed).
+func TestBuildPlatformsFromLockedBytes(t *testing.T) {
+	eng := engine.Docker(t).On(engine.BuildKit)
+	reg := registry.Start()
+	defer reg.Close()
+	platforms := []string{"linux/amd64", "linux/arm64"}
+	push := func(content string) {
+		t.Helper()
+		for _, repo := range []string{"acme/mbase", "acme/tool-amd64", "acme/tool-arm64"} {
+			if _, _, err := reg.PushIndex(repo+":1", content, platforms...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	push("v1")
+	base := reg.Addr + "/acme/mbase:1"
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"imglock.toml": "platforms = [\"linux/amd64\", \"linux/arm64\"]\n\n[[dockerfile]]\npath = \"Dockerfile\"\nbuild-args = { BASE_IMAGE = \"" + base + "\" }\n",
+		"Dockerfile": "ARG BASE_IMAGE\n" +
+			"FROM " + reg.Addr + "/acme/tool-${TARGETARCH}:1 AS tool\n" +
+			"FROM ${BASE_IMAGE}\n" +
+			"COPY --from=tool /base.txt /tool.txt\n",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	mustRun(t, imglockCmd(ctx, eng, dir, "lock"))
+	push("v2")
+
+	read := func(dest, file string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dest, filepath.FromSlash(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	one := t.TempDir()
+	mustRun(t, imglockCmd(ctx, eng, dir, "build", "--platform", "linux/arm64", "--build-arg", "BASE_IMAGE="+base,
+		"--output", "type=local,dest="+one, "."))
+	if got := read(one, "base.txt") + read(one, "tool.txt"); got != "v1 linux/arm64\nv1 linux/arm64\n" {
+		t.Errorf("arm64 build: base and tool say %q, want the locked v1 for arm64", got)
+	}
+	// Without imglock the same build gets what the tags point at now.
+	plain := t.TempDir()
+	mustRun(t, eng.Cmd(ctx, "buildx", "build", "--platform", "linux/arm64", "--build-arg", "BASE_IMAGE="+base,
+		"--output", "type=local,dest="+plain, dir))
+	if got := read(plain, "tool.txt"); got != "v2 linux/arm64\n" {
+		t.Errorf("plain build: tool says %q, want what the tag points at now, v2", got)
+	}
+	both := t.TempDir()
+	mustRun(t, imglockCmd(ctx, eng, dir, "build", "--platform", "linux/amd64,linux/arm64", "--build-arg", "BASE_IMAGE="+base,
+		"--output", "type=local,dest="+both, "."))
+	for _, p := range platforms {
+		sub := strings.ReplaceAll(p, "/", "_") + "/"
+		if got := read(both, sub+"base.txt") + read(both, sub+"tool.txt"); got != "v1 "+p+"\nv1 "+p+"\n" {
+			t.Errorf("two-platform build, %s: base and tool say %q, want the locked v1", p, got)
+		}
+	}
+}
