@@ -46,7 +46,9 @@ Example:
 				return err
 			}
 			if args == nil {
-				return cli.ShowCommandHelp(c, "build")
+				// ShowCommandHelp would look among build's (absent) subcommands.
+				cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
+				return nil
 			}
 			// Like the other commands, build runs in the -C directory: the
 			// context and -f are read, and docker runs, from there.
