@@ -149,25 +149,15 @@ type routes struct {
 // rewritten instead. A reference written with its digest needs nothing.
 func route(pins []Pin, stages []string, contexts bool) routes {
 	rt := routes{buildArgs: map[string]string{}, contexts: map[string]string{}}
-	argValues := map[string]map[string]bool{} // the pins each single ARG would carry
-	for _, p := range pins {
-		if a := singleArg(p.Ref); a != "" && p.Ref.Image.Digest == "" {
-			if argValues[a] == nil {
-				argValues[a] = map[string]bool{}
-			}
-			argValues[a][p.Ref.Image.String()] = true
-		}
-	}
+	argOf := pinningArgs(pins)
 	for _, p := range pins {
 		r := p.Ref
 		if r.Image.Digest != "" {
 			continue // written with its digest: already exact
 		}
 		key := r.Image.Familiar()
-		switch a := singleArg(r); {
-		case r.Kind == dockerfile.KindSyntax:
-			rt.buildArgs["BUILDKIT_SYNTAX"] = p.Pinned()
-		case a != "" && len(argValues[a]) == 1:
+		switch a := argOf(r); {
+		case a != "":
 			rt.buildArgs[a] = p.Pinned()
 		case contexts && !isStage(key, stages):
 			rt.contexts[key] = imageScheme + p.Pinned()
@@ -176,6 +166,31 @@ func route(pins []Pin, stages []string, contexts bool) routes {
 		}
 	}
 	return rt
+}
+
+// pinningArgs returns, for a reference, the build arg that pins it: for
+// the frontend BUILDKIT_SYNTAX, for a reference written as one global
+// ARG that ARG, when every reference written as it names one image (it
+// has one value for every platform the build is for); else "".
+func pinningArgs(pins []Pin) func(dockerfile.Reference) string {
+	values := map[string]map[string]bool{} // the images each single ARG would carry
+	for _, p := range pins {
+		if a := singleArg(p.Ref); a != "" && p.Ref.Image.Digest == "" {
+			if values[a] == nil {
+				values[a] = map[string]bool{}
+			}
+			values[a][p.Ref.Image.String()] = true
+		}
+	}
+	return func(r dockerfile.Reference) string {
+		if r.Kind == dockerfile.KindSyntax {
+			return "BUILDKIT_SYNTAX"
+		}
+		if a := singleArg(r); a != "" && len(values[a]) == 1 {
+			return a
+		}
+		return ""
+	}
 }
 
 // singleArg is the global ARG a reference is written as, when it is one
