@@ -54,6 +54,12 @@ imglock's own options come first:
 			}
 			dir := c.String(flagChdir)
 			env := os.Environ()
+			// Ask the builder while buildx resolves the definition: each
+			// is a docker command of its own.
+			detected := make(chan build.Mode, 1)
+			if mode == "" {
+				go func() { detected <- build.DetectBuildx(c.Context, env, bakeBuilder(args)) }()
+			}
 			def, err := bake.Runner{Dir: dir, Env: env}.Print(c.Context, args)
 			if err != nil {
 				return fmt.Errorf("imglock bake: %w", err)
@@ -68,7 +74,7 @@ imglock's own options come first:
 				return err
 			}
 			if mode == "" {
-				mode = build.Detect(c.Context, env, bakeBuilder(args))
+				mode = <-detected
 			}
 			plan, err := build.NewBakePlan(args, targets, mode)
 			if err != nil {

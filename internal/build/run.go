@@ -32,6 +32,15 @@ var (
 // daemon, and BuildKit 0.8 ignores it. env is the environment docker runs
 // with; builder is the --builder the build names, if any.
 func Detect(ctx context.Context, env []string, builder string) Mode {
+	if lookupEnv(env, "DOCKER_BUILDKIT") == "0" {
+		return ModeStdin // the classic builder, asked for by name
+	}
+	return DetectBuildx(ctx, env, builder)
+}
+
+// DetectBuildx is Detect for a command that always runs on a buildx
+// builder, whatever DOCKER_BUILDKIT says (docker buildx bake).
+func DetectBuildx(ctx context.Context, env []string, builder string) Mode {
 	v, ok := BuilderVersion(ctx, env, builder)
 	switch {
 	case !ok:
@@ -45,13 +54,9 @@ func Detect(ctx context.Context, env []string, builder string) Mode {
 }
 
 // BuilderVersion is the BuildKit version (major, minor) of the buildx
-// builder, the oldest of its nodes; ok is false when there is none: the
-// classic builder asked for (DOCKER_BUILDKIT=0), no buildx, or a version
-// it does not report.
+// builder, the oldest of its nodes; ok is false when there is none: no
+// buildx, or a version it does not report.
 func BuilderVersion(ctx context.Context, env []string, builder string) (v [2]int, ok bool) {
-	if lookupEnv(env, "DOCKER_BUILDKIT") == "0" {
-		return v, false // the classic builder, asked for by name
-	}
 	args := []string{"buildx", "inspect"}
 	if builder != "" {
 		args = append(args, "--builder", builder)
