@@ -114,7 +114,12 @@ func (r Runner) docker(ctx context.Context, args []string) ([]byte, error) {
 		what := "docker " + strings.Join(args[:min(len(args), 3)], " ")
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return nil, fmt.Errorf("%s: %s", what, lastLines(stderr.String()))
+			said := lastLines(stderr.String())
+			if first, _, _ := strings.Cut(said, "\n"); strings.HasPrefix(first, "unknown flag: ") || strings.Contains(first, "unknown command") {
+				// The docker CLI without its buildx plugin.
+				return nil, fmt.Errorf("%s: docker buildx is not installed (docker says: %s)", what, first)
+			}
+			return nil, fmt.Errorf("%s: %s", what, said)
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
