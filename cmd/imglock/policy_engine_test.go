@@ -148,7 +148,7 @@ func TestBuildPolicyPinsEveryKindOfReference(t *testing.T) {
 // prints for the fixture, with one rule taken out, fails the build,
 // BuildKit naming the image that rule was for: without the ALLOW of a
 // pinned image, the converted source is denied; without its CONVERT, the
-// tag itself is.
+// tag itself is; the frontend too.
 func TestBuildPolicyDenies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -160,11 +160,14 @@ func TestBuildPolicyDenies(t *testing.T) {
 	}
 	image := fx.reg.Addr + "/acme/copied:1"
 	pinned := image + "@" + fx.locked[image]
-	for _, tc := range []struct{ action, identifier, denied string }{
-		{"ALLOW", "docker-image://" + pinned, pinned},
-		{"CONVERT", "docker-image://" + image, image},
+	frontend := fx.reg.Addr + "/acme/dockerfile:1"
+	for _, tc := range []struct{ name, action, identifier, denied string }{
+		{"allow", "ALLOW", "docker-image://" + pinned, pinned},
+		{"convert", "CONVERT", "docker-image://" + image, image},
+		// The frontend is a source like the others.
+		{"frontend", "ALLOW", "docker-image://" + frontend + "@" + fx.locked[frontend], frontend + "@" + fx.locked[frontend]},
 	} {
-		t.Run(tc.action, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			var pol struct {
 				Rules []build.Rule `json:"rules"`
 			}
@@ -196,8 +199,32 @@ func TestBuildPolicyDenies(t *testing.T) {
 			if !denied.Match(b) {
 				t.Errorf("the build failed, but not denying %s:\n%s", tc.denied, b)
 			}
-			t.Logf("without the %s rule for %s:\n%s", tc.action, image, denied.Find(b))
+			t.Logf("without the %s rule for %s:\n%s", tc.action, strings.TrimPrefix(tc.identifier, "docker-image://"), denied.Find(b))
 		})
+	}
+}
+
+// TestBuildPolicyDeniesNamedContexts: an image that reaches the build
+// other than through the Dockerfile, here a named context of the user's
+// own, is denied too: imglock build exits with the builder's code.
+func TestBuildPolicyDeniesNamedContexts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	fx := newPolicyFixture(t, ctx)
+	other := fx.reg.Addr + "/acme/unlocked:1"
+	if _, err := fx.reg.Push("acme/unlocked:1", "unlocked"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := imglockCmd(ctx, fx.eng, fx.dir, append(append([]string{"build", "--build-context", fx.reg.Addr + "/acme/copied:1=docker-image://" + other}, fx.eng.NewOutput(t.TempDir()).Args()...), ".")...)
+	b, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a build given an unlocked named context succeeded:\n%s", b)
+	}
+	if want := `source "docker-image://` + other + `" denied by policy`; !strings.Contains(string(b), want) {
+		t.Errorf("the build failed, but not denying %s:\n%s", other, b)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("imglock build exited %d, want buildx's 1", code)
 	}
 }
 
