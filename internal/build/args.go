@@ -1,7 +1,8 @@
 // Package build runs a container build with every base image pinned from
 // images.lock: it reads docker build's arguments, finds the Dockerfile the
-// way docker does, and injects the pins as named build contexts (BuildKit
-// >= 0.10) or as a rewritten Dockerfile on standard input (older builders).
+// way docker does, and injects the pins as a source policy that denies any
+// other image (BuildKit >= 0.12), as named build contexts (BuildKit >=
+// 0.10), or as a rewritten Dockerfile on standard input (older builders).
 package build
 
 import (

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imglock/imglock/internal/bake"
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/discover"
@@ -56,9 +57,10 @@ type Project struct {
 	// each operation decides.
 	Problems diag.List
 
-	only        map[string]bool // the files a run is about, as Refs name them; nil for all
+	only        map[string]bool           // the files a run is about, as Refs name them; nil for all
+	stages      map[string][]string       // each Dockerfile's stage names, for messages
+	bake        map[string][]*bake.Target // the bake targets that build each Dockerfile (bake.go)
 	images      dockerfile.ImageCache
-	stages      map[string][]string // each Dockerfile's stage names, for messages
 	store       lockStore
 	lock        *lock.File // as read when the project was opened
 	lockData    []byte     // its bytes; nil when there is no file
@@ -141,6 +143,10 @@ func (p *Project) scan(o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := p.readBake(); err != nil {
+		return err
+	}
+	files = p.withBakeFiles(files)
 	if len(o.Files) > 0 {
 		p.only = map[string]bool{}
 		for _, f := range o.Files {
@@ -209,7 +215,13 @@ func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string) sc
 	out.stages = f.Stages()
 	f.Images = &p.images
 	settings := p.Config.ForDockerfile(rel)
-	refs, problems := f.Pulls(builds(settings, cliArgs), settings.Targets)
+	var refs []dockerfile.Reference
+	var problems diag.List
+	if targets := p.bake[rel]; len(targets) > 0 {
+		refs, problems, settings.Platforms = bakePulls(f, settings, cliArgs, targets)
+	} else {
+		refs, problems = f.Pulls(builds(settings, cliArgs), settings.Targets)
+	}
 	if len(settings.Platforms) == 0 {
 		// No platform configured: the builds were evaluated for the default
 		// one, and the lock records lines only where a FROM names its own.
