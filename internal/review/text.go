@@ -113,6 +113,9 @@ func platformText(p Platform) string {
 		return ""
 	}
 	s := string(p.Change)
+	if p.Change == Unknown {
+		s = "not comparable"
+	}
 	if sz := sizeText(p); sz != "" {
 		s += ", " + sz
 	}
@@ -125,6 +128,8 @@ func platformText(p Platform) string {
 // sizeText is the compressed size change of a platform, as far as read.
 func sizeText(p Platform) string {
 	switch {
+	case p.OldSize > 0 && p.OldSize == p.NewSize:
+		return fmtSize(p.NewSize) + " (same size)"
 	case p.OldSize > 0 && p.NewSize > 0:
 		return fmtSize(p.OldSize) + " -> " + fmtSize(p.NewSize) + " (" + fmtDelta(p.NewSize-p.OldSize) + ")"
 	case p.NewSize > 0:
