@@ -49,7 +49,7 @@ func WriteText(w io.Writer, r Review, now time.Time, digest func(string) string)
 	if r.Attestations {
 		line("attestations", "changed")
 	}
-	if r.UnusedOnly {
+	if r.UnusedOnly && r.Hold != HoldUnusedPlatforms {
 		line("note", "no platform the project uses changed")
 	}
 	if h := holdText(r, now); h != "" {
