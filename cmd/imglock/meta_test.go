@@ -24,13 +24,13 @@ import (
 //	attestation TEXT            an attestation manifest in the index
 //	pad N                       a layer of N incompressible bytes
 //
-// A TIME, and a VALUE of the form now[+-DURATION], is RFC 3339 or
-// relative to now (now-48h); a VALUE "now-48h" is written as RFC 3339.
-// epoch is 1970-01-01T00:00:00Z, as reproducible builds write it.
+// A TIME is RFC 3339, epoch (1970-01-01T00:00:00Z, as reproducible builds
+// write it) or now[+-DURATION], relative to the script's $NOW; a VALUE of
+// the latter form is written as RFC 3339.
 func readMeta(ts *testscript.TestScript, file string) registry.Meta {
 	data, err := os.ReadFile(ts.MkAbs(file))
 	ts.Check(err)
-	now := time.Now().UTC().Truncate(time.Second)
+	now := scriptNow(ts)
 	var m registry.Meta
 	put := func(mp *map[string]string, k, v string) {
 		if *mp == nil {
@@ -102,7 +102,8 @@ func metaTime(now time.Time, s string) (time.Time, error) {
 }
 
 // setDigestEnv sets VAR to a pushed digest, VAR_SHORT to it cut as imglock
-// prints it, and VAR_OS_ARCH[_VARIANT] to each platform's manifest digest.
+// prints it, and VAR_OS_ARCH[_VARIANT] (and its _SHORT) to each platform's
+// manifest digest.
 func setDigestEnv(ts *testscript.TestScript, envVar, digest string, perPlatform map[string]string) {
 	if envVar == "" {
 		return
@@ -111,5 +112,32 @@ func setDigestEnv(ts *testscript.TestScript, envVar, digest string, perPlatform 
 	ts.Setenv(envVar+"_SHORT", shortDigest(digest))
 	for p, d := range perPlatform {
 		ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p), d)
+		ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p)+"_SHORT", shortDigest(d))
 	}
+}
+
+// scriptNow is the time a script's relative times count from: $NOW, set on
+// first use to the current minute, so that times a script computes and
+// times imglock prints (to the minute) agree.
+func scriptNow(ts *testscript.TestScript) time.Time {
+	if s := ts.Getenv("NOW"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		ts.Check(err)
+		return t
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	ts.Setenv("NOW", now.Format(time.RFC3339))
+	return now
+}
+
+// cmdTimefmt is 'timefmt VAR TIME': VAR gets TIME (as readMeta reads it) as
+// imglock prints times (2006-01-02 15:04 UTC), VAR_RFC3339 as JSON has it.
+func cmdTimefmt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: timefmt VAR TIME")
+	}
+	t, err := metaTime(scriptNow(ts), args[1])
+	ts.Check(err)
+	ts.Setenv(args[0], t.UTC().Format("2006-01-02 15:04 UTC"))
+	ts.Setenv(args[0]+"_RFC3339", t.UTC().Format(time.RFC3339))
 }

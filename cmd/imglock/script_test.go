@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 //	status N CMD ARGS...       exec CMD and assert it exits with status N
 //	envsubst FILE...           replace $VAR and ${VAR} in files with the script's
 //	                           variables; unset ones (Dockerfile ARGs) stay as written
+//	timefmt VAR TIME           VAR gets TIME (RFC 3339, epoch, now-48h) as imglock prints
+//	                           it, VAR_RFC3339 as JSON has it; relative times count from
+//	                           $NOW, the minute the script first used one
 //	proxy start                run a faultproxy in front of the registry; $PROXY is
 //	                           its host:port (images named $PROXY/... go through it)
 //	proxy latency DURATION     delay every request through the proxy
@@ -78,6 +81,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"status":    cmdStatus,
 		"proxy":     cmdProxy,
 		"proxyreqs": countsCommand("proxyreqs", func(ts *testscript.TestScript) requestCounter { return scriptProxy(ts) }),
+		"timefmt":   cmdTimefmt,
 	}
 	maps.Copy(cmds, distributionCommands())
 	return cmds
