@@ -44,11 +44,14 @@ func TestFormats(t *testing.T) {
 		got, want string
 	}{
 		{fmtSize(999), "999 B"},
-		{fmtSize(1000), "1.0 kB"},
+		{fmtSize(1000), "1.00 kB"},
+		{fmtSize(1_180_000), "1.18 MB"},
 		{fmtSize(45_123_456), "45.1 MB"},
-		{fmtSize(2_500_000_000), "2.5 GB"},
-		{fmtDelta(212_000), "+212.0 kB"},
-		{fmtDelta(-1_500), "-1.5 kB"},
+		{fmtSize(999_999), "1.00 MB"},
+		{fmtSize(212_300), "212 kB"},
+		{fmtSize(2_500_000_000), "2.50 GB"},
+		{fmtDelta(212_000), "+212 kB"},
+		{fmtDelta(-1_500), "-1.50 kB"},
 		{fmtDelta(0), "same size"},
 		{fmtAge(30 * time.Second), "less than a minute"},
 		{fmtAge(61 * time.Minute), "61 minutes"},

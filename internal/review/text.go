@@ -194,19 +194,26 @@ func fmtDuration(d time.Duration) string {
 	return s
 }
 
-// fmtSize is a byte count in decimal units, as registries and docker show
-// image sizes.
+// fmtSize is a byte count in decimal units to three significant digits,
+// as docker shows image sizes: 999 B, 1.18 MB, 45.1 MB, 212 kB.
 func fmtSize(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 3; m /= unit {
-		div *= unit
+	v, exp := float64(n)/unit, 0
+	for v >= unit-0.5 && exp < 3 {
+		v /= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGT"[exp])
+	prec := 0
+	switch {
+	case v < 9.995:
+		prec = 2
+	case v < 99.95:
+		prec = 1
+	}
+	return fmt.Sprintf("%.*f %cB", prec, v, "kMGT"[exp])
 }
 
 // fmtDelta is a signed size difference.
