@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,6 +152,36 @@ func TestGolden(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs; got:\n%s", name, got)
+		}
+	}
+}
+
+// TestHostileText: what a registry says can neither break the Markdown
+// table out of its cells nor reach a terminal as control characters, and
+// gives no link to anywhere but GitHub and GitLab.
+func TestHostileText(t *testing.T) {
+	r := Review{Repo: "r", Tag: "t",
+		Old: Image{Digest: "sha256:aa", Version: "1 | evil", Revision: "x", Source: "https://evil.example/o/r"},
+		New: Image{Digest: "sha256:bb", Version: "2`](https://evil.example)\x1b[2J", Revision: "y\n| injected |", Source: "https://evil.example/o/r",
+			BaseName: "<img src=x onerror=alert(1)>"},
+		Platforms: []Platform{{Platform: "linux/amd64|x", Change: Changed, Used: true, Old: "sha256:aa", New: "sha256:bb"}},
+	}
+	var md, text bytes.Buffer
+	WriteMarkdown(&md, Document{Title: "t", Reviews: []Review{r}})
+	WriteText(&text, r, time.Now(), short)
+	for _, line := range strings.Split(md.String(), "\n") {
+		if strings.HasPrefix(line, "|") && strings.Count(line, "|")-strings.Count(line, `\|`) != 4 {
+			t.Errorf("a row with other than three cells: %q", line)
+		}
+	}
+	if strings.Contains(text.String(), "\x1b") || strings.Contains(md.String(), "\x1b") {
+		t.Errorf("a control character got through:\n%s\n%s", text.String(), md.String())
+	}
+	// Outside code spans, nothing the registry sent.
+	outside := regexp.MustCompile("`[^`]*`").ReplaceAllString(md.String(), "")
+	for _, bad := range []string{"evil", "<img", "injected"} {
+		if strings.Contains(outside, bad) {
+			t.Errorf("%q outside a code span:\n%s", bad, md.String())
 		}
 	}
 }
