@@ -47,7 +47,7 @@ Example:
    docker.io/library/python 3.12-slim: sha256:1f0e4b3c5a7d -> sha256:9ac2d1e0f8b6
        version: 3.12.7 -> 3.12.8
        created: 2025-01-10 08:00 UTC (3 days ago)
-       linux/amd64: changed, 45.1 MB -> 45.3 MB (+212.0 kB)`,
+       linux/amd64: changed, 45.1 MB -> 45.3 MB (+212 kB)`,
 		Flags: append(append(networkFlags(), reviewFlags()...),
 			buildArgFlag(),
 			&cli.BoolFlag{Name: flagDryRun, Aliases: []string{"n"}, Usage: "print what would change; write nothing"},
