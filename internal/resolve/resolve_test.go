@@ -258,7 +258,7 @@ func TestUserAgentOnEveryRequest(t *testing.T) {
 			t.Errorf("%s %s: User-Agent %q", req.Method, req.Path, req.UserAgent)
 		}
 	}
-	for _, k := range []string{"ping", "other", "head", "get", "blob"} {
+	for _, k := range []string{"ping", "token", "head", "get", "blob"} {
 		if !kinds[k] {
 			t.Errorf("no %s request among %v; the test misses a kind", k, reg.Requests())
 		}
