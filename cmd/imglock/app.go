@@ -64,7 +64,7 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
 		},
-		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), lsCommand(), pinCommand(), unpinCommand()},
+		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), lsCommand(), pinCommand(), unpinCommand(), configCommand()},
 	}
 }
 
@@ -88,7 +88,12 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	machine, err := config.LoadMachine(config.MachinePath())
+	if err != nil {
+		return nil, err
+	}
 	p, err := project.Open(project.Options{
+		Machine:    machine,
 		Root:       c.String(flagChdir),
 		LockFile:   c.String(flagLockfile),
 		ConfigFile: c.String(flagConfig),
