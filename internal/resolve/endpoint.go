@@ -170,16 +170,16 @@ type pinged struct {
 	challenge *challenge
 }
 
-// ping asks the host for /v2/: over HTTPS, except that a loopback host is
-// asked over plain HTTP first (most are: a registry container on a
-// developer's machine), and a host marked insecure is asked over plain
-// HTTP when HTTPS fails.
+// ping asks the host for /v2/: over HTTPS, except that a loopback host
+// with no CA bundle is asked over plain HTTP first (most are: a registry
+// container on a developer's machine), and a loopback host or one marked
+// insecure is asked over plain HTTP when HTTPS fails.
 func (e *endpoint) ping(ctx context.Context, reg name.Registry, base http.RoundTripper) (*pinged, error) {
 	schemes := []string{"https"}
 	switch {
-	case loopback(e.host):
+	case loopback(e.host) && e.opts.CAFile == "":
 		schemes = []string{"http", "https"}
-	case e.opts.Insecure:
+	case loopback(e.host) || e.opts.Insecure:
 		schemes = []string{"https", "http"}
 	}
 	var errs []error
