@@ -12,6 +12,7 @@ package distribution
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -67,9 +68,14 @@ type Options struct {
 	// token), in place of Htpasswd.
 	Token *TokenAuth
 	// Host is the name clients reach it by, in place of 127.0.0.1: one
-	// that resolves to loopback (testenv.LoopbackName). Its certificate
-	// names it too. It still listens on 127.0.0.1 only.
+	// that resolves to loopback (testenv.LoopbackName), or one a test's
+	// own dialer sends to loopback (index.docker.io). Its certificate
+	// names it too. It listens on 127.0.0.1 only, and the harness's own
+	// requests (Push, Client) go there whatever the name.
 	Host string
+	// Headers are sent with every answer (http.headers), as the
+	// rate-limit headers Docker Hub sends.
+	Headers map[string]string
 }
 
 // TokenAuth is Distribution's auth.token configuration.
@@ -78,9 +84,12 @@ type TokenAuth struct {
 	// registry's own address, as Harbor serves /service/token: the realm
 	// is the registry's URL with this path.
 	RealmPath string
-	Service   string
-	Issuer    string
-	CertFile  string // the token signing certificate (rootcertbundle)
+	// Realm, when set, is the realm's whole URL instead, on a host of its
+	// own (https://auth.docker.io/token).
+	Realm    string
+	Service  string
+	Issuer   string
+	CertFile string // the token signing certificate (rootcertbundle)
 	// Mint returns a token granting push and pull of repo, for Push.
 	Mint func(repo string) (string, error)
 }
@@ -163,6 +172,15 @@ func StartProcess(opts Options) (*Registry, error) {
 	}
 	r.rt = remote.DefaultTransport.(*http.Transport).Clone()
 	r.rt.Proxy = nil // the harness talks to the registry directly, whatever a test puts in HTTP_PROXY
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	r.rt.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// The registry, by whatever name: it listens on 127.0.0.1.
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}
 	if r.caPool != nil {
 		r.rt.TLSClientConfig = &tls.Config{RootCAs: r.caPool}
 	}
@@ -403,13 +421,20 @@ func (r *Registry) config() string {
 	_, port, _ := net.SplitHostPort(r.Addr)
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: %s\n", q(net.JoinHostPort("127.0.0.1", port)), q(randomHex()))
 	fmt.Fprintf(&b, "  headers:\n    %s: [%s]\n", idHeader, q(r.id))
+	for _, k := range slices.Sorted(maps.Keys(r.opts.Headers)) {
+		fmt.Fprintf(&b, "    %s: [%s]\n", q(k), q(r.opts.Headers[k]))
+	}
 	if r.opts.TLS {
 		fmt.Fprintf(&b, "  tls:\n    certificate: %s\n    key: %s\n",
 			q(filepath.Join(r.Dir, "cert.pem")), q(filepath.Join(r.Dir, "key.pem")))
 	}
 	if t := r.opts.Token; t != nil {
+		realm := t.Realm
+		if realm == "" {
+			realm = r.URL() + t.RealmPath
+		}
 		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
-			q(r.URL()+t.RealmPath), q(t.Service), q(t.Issuer), q(t.CertFile))
+			q(realm), q(t.Service), q(t.Issuer), q(t.CertFile))
 	} else if len(r.opts.Htpasswd) > 0 {
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: imglock-test\n    path: %s\n", q(filepath.Join(r.Dir, "htpasswd")))
 	}
