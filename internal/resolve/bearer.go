@@ -222,12 +222,14 @@ func (t *tokens) renew(repo string, old *grant) {
 // reports whether asking again with another token may succeed.
 func (t *tokens) rejected(repo string, g *grant, c challenge) bool {
 	switch {
+	case c.params["error"] == "invalid_token":
+		t.renew(repo, g) // expired, or revoked: a new one for all it covered
 	case len(g.repos) > 1:
 		t.replace(repo, g) // the server may grant fewer repositories per token than asked
 	case c.params["error"] == "insufficient_scope":
 		return false // its own token does not grant it: the registry's answer stands
 	default:
-		t.renew(repo, g) // expired, or revoked
+		t.renew(repo, g) // no reason given: perhaps expired
 	}
 	return true
 }

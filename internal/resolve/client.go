@@ -43,6 +43,7 @@ var acceptManifests = strings.Join([]string{
 type conn struct {
 	scheme string
 	reg    name.Registry
+	host   string // as the Docker config names it: what to docker login to
 	mirror string // HOST[:PORT][/PATH] when a mirror, for messages
 	http   *http.Client
 }
@@ -243,7 +244,7 @@ func (c *conn) checkStatus(resp *http.Response, repo, id string) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// Docker Hub answers so for a repository that does not exist, too.
 		return fmt.Errorf("%w; the repository does not exist, or it needs credentials (docker login %s)",
-			transport.CheckError(resp, http.StatusOK), c.reg.Name())
+			transport.CheckError(resp, http.StatusOK), c.host)
 	}
 	return transport.CheckError(resp, http.StatusOK)
 }

@@ -114,7 +114,7 @@ func (e *endpoint) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{scheme: p.scheme, reg: reg, mirror: e.mirror}
+	c := &conn{scheme: p.scheme, reg: reg, host: e.host, mirror: e.mirror}
 	inner := &schemeTransport{scheme: p.scheme, host: reg.RegistryStr(), inner: base}
 	var rt http.RoundTripper = inner
 	if p.challenge != nil {
