@@ -67,7 +67,7 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
 		},
-		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), bakeCommand(), contextsCommand(), lsCommand(), pinCommand(), unpinCommand()},
+		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), bakeCommand(), contextsCommand(), lsCommand(), pinCommand(), unpinCommand(), configCommand()},
 	}
 }
 
@@ -93,6 +93,10 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	machine, err := config.LoadMachine(config.MachinePath())
+	if err != nil {
+		return nil, err
+	}
 	root, err := projectRoot(c)
 	if err != nil {
 		return nil, err
@@ -102,6 +106,7 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 		return nil, err
 	}
 	p, err := project.Open(project.Options{
+		Machine:    machine,
 		Root:       root,
 		LockFile:   c.String(flagLockfile),
 		ConfigFile: c.String(flagConfig),

@@ -19,9 +19,10 @@ import (
 //	                              line [!exec:$DIST_BIN] skip 'MESSAGE' (custom
 //	                              commands cannot skip); with none, $DIST_BIN is
 //	                              "registry" and, under CI=true, the script fails
-//	dist start [-auth USER:PASS]... [-tls] [-delete]
-//	                              start a registry: $DIST is its host:port and,
-//	                              with -tls, $DIST_CA the PEM file of its CA;
+//	dist start [-auth USER:PASS]... [-tls] [-delete] [-host]
+//	                              start a registry: $DIST is its host:port (with
+//	                              -host, registry.imglock.test:PORT) and, with
+//	                              -tls, $DIST_CA the PEM file of its CA;
 //	                              it stops when the script ends
 //	dist push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT
 //	                              push an image holding /base.txt=TEXT (or an
@@ -47,7 +48,7 @@ type distSlot struct{ r *distribution.Registry }
 
 func scriptDist(ts *testscript.TestScript) *distSlot { return ts.Value(distKey).(*distSlot) }
 
-const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT | delete REPO@DIGEST | stop"
+const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] [-host] | push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT | delete REPO@DIGEST | stop"
 
 func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
@@ -112,6 +113,9 @@ func distStart(ts *testscript.TestScript, args []string) {
 			args = args[1:]
 		case "-delete":
 			opts.Delete = true
+			args = args[1:]
+		case "-host":
+			opts.Host = testenv.LoopbackName
 			args = args[1:]
 		default:
 			ts.Fatalf(distUsage)

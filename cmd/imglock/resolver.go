@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -13,7 +14,8 @@ import (
 	"github.com/imglock/imglock/internal/version"
 )
 
-// newResolver builds the registry resolver from the settings and the flags.
+// newResolver builds the registry resolver from the settings (the
+// machine-wide file's under the repository's) and the flags.
 func newResolver(c *cli.Context, cfg *config.Config) (resolve.Resolver, error) {
 	opts := []resolve.Option{resolve.WithUserAgent(version.UserAgent())}
 	if cfg.Concurrency > 0 {
@@ -21,14 +23,31 @@ func newResolver(c *cli.Context, cfg *config.Config) (resolve.Resolver, error) {
 	}
 	for host, r := range cfg.Registries {
 		opts = append(opts, resolve.WithRegistry(host, resolve.RegistryOptions{
-			Insecure: r.Insecure, Mirror: r.Mirror, Concurrency: r.Concurrency, CAFile: r.CA,
+			Insecure: r.Insecure, Mirror: r.Mirror, MirrorOnly: !r.Fallback, Concurrency: r.Concurrency, CAFile: r.CA,
 		}))
 	}
 	if c.Bool(flagDebug) {
 		opts = append(opts, resolve.WithLog(c.App.ErrWriter))
 	}
-	if !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter) {
-		opts = append(opts, resolve.WithProgress(progressPrinter(c.App.ErrWriter)))
+	// Warnings and the progress line share stderr: one writes at a time,
+	// and a warning clears the line first.
+	var mu sync.Mutex
+	terminal := !c.Bool(flagQuiet) && isTerminal(c.App.ErrWriter)
+	opts = append(opts, resolve.WithWarnings(func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if terminal {
+			fmt.Fprint(c.App.ErrWriter, "\r\033[K")
+		}
+		fmt.Fprintln(c.App.ErrWriter, "warning: "+msg)
+	}))
+	if terminal {
+		progress := progressPrinter(c.App.ErrWriter)
+		opts = append(opts, resolve.WithProgress(func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress(done, total)
+		}))
 	}
 	return resolve.New(opts...)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +17,21 @@ import (
 
 	"github.com/imglock/imglock/internal/testing/faultproxy"
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
 func TestMain(m *testing.M) {
+	// No machine-wide settings from the machine running the tests, for the
+	// tests that run the CLI in-process. Scripts set their own, and run
+	// this binary as "imglock", which must keep it.
+	if filepath.Base(os.Args[0]) != "imglock" {
+		dir, err := os.MkdirTemp("", "imglock-xdg-")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Setenv("XDG_CONFIG_HOME", dir)
+	}
 	testscript.Main(m, map[string]func(){
 		"imglock": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
 	})
@@ -52,9 +65,15 @@ func TestMain(m *testing.M) {
 //	proxy strip on|off         remove Docker-Content-Digest from responses
 //	proxy all on|off           let faults hit every request, not only manifests
 //	proxy clear                drop the faults not yet applied
+//	proxy header NAME VALUE    add a header to every answer through the proxy
+//	                           ('' removes it), as a registry's rate-limit headers
 //	proxyreqs reset | KIND=N...
 //	                           reset or assert the proxy's request counts, faulted
 //	                           requests included (kinds as for reqs)
+//
+// 'registry start' also sets $REGISTRY_NAME, the registry as
+// registry.imglock.test:PORT. The commands and condition of
+// registriesCommands and of distributionCommands are there too.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("..", "..", "testdata", "script"),
@@ -62,12 +81,24 @@ func TestScripts(t *testing.T) {
 			// No credentials or Docker settings from the machine running the tests.
 			env.Setenv("DOCKER_CONFIG", filepath.Join(env.WorkDir, ".docker"))
 			env.Setenv("GITHUB_ACTIONS", "")
+			// Machine-wide settings in the script's own directory
+			// ($XDG_CONFIG_HOME/imglock/config.toml).
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+			// Nothing leaves this machine: a registry named other than by a
+			// loopback address or registry.imglock.test goes to a proxy that
+			// is not there. Scenarios of proxies set their own.
+			env.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
+			env.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+			env.Setenv("NO_PROXY", testenv.LoopbackName)
 			env.Values[registryKey] = &registrySlot{}
 			env.Values[proxyKey] = &proxySlot{}
 			env.Values[distKey] = &distSlot{}
+			env.Values[tokenregKey] = &tokenregSlot{}
+			env.Values[fwdproxyKey] = &fwdproxySlot{}
 			return nil
 		},
-		Cmds: scriptCommands(),
+		Cmds:      scriptCommands(),
+		Condition: scriptCondition,
 	})
 }
 
@@ -84,6 +115,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"timefmt":   cmdTimefmt,
 	}
 	maps.Copy(cmds, distributionCommands())
+	maps.Copy(cmds, registriesCommands())
 	return cmds
 }
 
@@ -109,6 +141,8 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		r := registry.Start()
 		ts.Defer(r.Close)
 		ts.Setenv("REGISTRY", r.Addr)
+		_, port, _ := net.SplitHostPort(r.Addr)
+		ts.Setenv("REGISTRY_NAME", net.JoinHostPort(testenv.LoopbackName, port))
 		ts.Value(registryKey).(*registrySlot).r = r
 	case "stop":
 		scriptRegistry(ts).Close()
@@ -248,7 +282,7 @@ func scriptProxy(ts *testscript.TestScript) *faultproxy.Proxy {
 	return slot.p
 }
 
-const proxyUsage = "usage: proxy start | latency DURATION | fail N STATUS [RETRY_AFTER] | reset N | stall N | strip on|off | all on|off | clear"
+const proxyUsage = "usage: proxy start | latency DURATION | fail N STATUS [RETRY_AFTER] | reset N | stall N | strip on|off | all on|off | clear | header NAME VALUE"
 
 func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
@@ -297,6 +331,8 @@ func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 		scriptProxy(ts).FaultAllRequests(onOff())
 	case args[0] == "clear" && len(args) == 1:
 		scriptProxy(ts).ClearFaults()
+	case args[0] == "header" && len(args) == 3:
+		scriptProxy(ts).SetHeader(args[1], args[2])
 	default:
 		ts.Fatalf(proxyUsage)
 	}

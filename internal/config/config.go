@@ -23,6 +23,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 // FileName is the configuration file's name at the repository root.
@@ -208,7 +209,7 @@ func orSet(set, old []string) []string {
 // (index.docker.io is docker.io); without any, the defaults.
 func (c *Config) Registry(host string) Registry {
 	if c != nil {
-		if r, ok := c.Registries[canonicalHost(host)]; ok {
+		if r, ok := c.Registries[imageref.CanonicalHost(host)]; ok {
 			return r
 		}
 	}
@@ -250,12 +251,4 @@ func Merge(machine, repo *Config) *Config {
 // registryFields are the settings of a registry: key -> Registry field.
 var registryFields = map[string]string{
 	"mirror": "Mirror", "fallback": "Fallback", "insecure": "Insecure", "ca": "CA", "concurrency": "Concurrency",
-}
-
-// canonicalHost is the one name of a registry that has several.
-func canonicalHost(host string) string {
-	if host == "index.docker.io" || host == "registry-1.docker.io" {
-		return "docker.io"
-	}
-	return host
 }

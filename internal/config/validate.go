@@ -79,7 +79,7 @@ func (p *problems) registries(ix *index, regs map[string]Registry) map[string]Re
 	for _, host := range hosts {
 		r, at := regs[host], at.key(host)
 		p.check(ix.at(at), host, imageref.CheckHost)
-		canon := canonicalHost(host)
+		canon := imageref.CanonicalHost(host)
 		if prev, ok := first[canon]; ok {
 			p.add(ix.at(at), "registry %s is configured already, as %s at line %d", diag.Quote(host), diag.Quote(prev), ix.at(keyPath(".\"registries\"").key(prev)).line)
 			continue

@@ -87,6 +87,18 @@ func (r Ref) Registry() string {
 	return host
 }
 
+// CanonicalHost is the one name of a registry that has several: Docker Hub
+// is docker.io, also written index.docker.io (the name Docker's own
+// normalisation folds) and registry-1.docker.io (its API host, the name
+// daemon.json and proxies use).
+func CanonicalHost(host string) string {
+	switch host {
+	case "index.docker.io", "registry-1.docker.io":
+		return "docker.io"
+	}
+	return host
+}
+
 // Familiar is the short form Docker users write (python:3.12 for
 // docker.io/library/python:3.12), without ":latest": the key BuildKit looks
 // a named build context up by (frontend/dockerui NamedContext). Like

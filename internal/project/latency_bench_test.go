@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/crane"
 
 	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testing/faultproxy"
 	"github.com/imglock/imglock/internal/testing/registry"
 )
@@ -24,10 +25,16 @@ const requestLatency = 20 * time.Millisecond
 // in-process registry behind a proxy adding latency to each request, and
 // returns their references through the proxy.
 func latencySetup(b *testing.B, tags, repos int, latency time.Duration) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
+	return latencySetupWith(b, tags, repos, latency, faultproxy.Start)
+}
+
+// latencySetupWith is latencySetup with the registry's options (token
+// auth) and the proxy started by start (faultproxy.StartTLS).
+func latencySetupWith(b *testing.B, tags, repos int, latency time.Duration, start func(string) *faultproxy.Proxy, opts ...registry.Option) (*faultproxy.Proxy, []dockerfile.Reference, []string) {
 	b.Helper()
-	reg := registry.Start()
+	reg := registry.Start(opts...)
 	b.Cleanup(reg.Close)
-	proxy := faultproxy.Start(reg.Addr)
+	proxy := start(reg.Addr)
 	b.Cleanup(proxy.Close)
 	var refs []dockerfile.Reference
 	var names []string
@@ -45,21 +52,25 @@ func latencySetup(b *testing.B, tags, repos int, latency time.Duration) (*faultp
 
 func reportRequests(b *testing.B, proxy *faultproxy.Proxy, runs int) {
 	c := proxy.Counts()
-	for _, kind := range []string{"total", "ping", "head", "get", "other"} {
+	for _, kind := range []string{"total", "ping", "token", "head", "get"} {
 		b.ReportMetric(float64(c[kind])/float64(runs), kind+"-reqs/op")
 	}
 }
 
-// coldLock runs a cold `imglock lock` of refs as often as b asks.
-func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference) {
+// coldLock runs a cold `imglock lock` of refs as often as b asks, with a
+// resolver made with opts.
+func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference, opts ...resolve.Option) {
 	lockPath := filepath.Join(b.TempDir(), "images.lock")
 	proxy.ResetCounts()
+	conns := proxy.Conns()
 	runs := 0
 	for b.Loop() {
 		if err := os.Remove(lockPath); err != nil && !os.IsNotExist(err) {
 			b.Fatal(err)
 		}
-		res, err := testProject(b, refs, nil, lockPath).Tidy(context.Background())
+		p := testProject(b, refs, nil, lockPath)
+		p.newResolver = func() (resolve.Resolver, error) { return resolve.New(opts...) }
+		res, err := p.Tidy(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -69,18 +80,33 @@ func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference
 		runs++
 	}
 	reportRequests(b, proxy, runs)
+	b.ReportMetric(float64(proxy.Conns()-conns)/float64(runs), "conns/op")
 }
 
 // BenchmarkLockLatency is `imglock lock` against a registry 20 ms away:
 // cold (nothing locked), warm (up to date: no request at all), and the
 // baseline of resolving the same tags one by one as `crane digest` does (a
 // new connection, /v2/ ping and HEAD per tag); and a cold lock on loopback
-// with no added latency, for imglock's own cost. Token requests are counted
-// as "other"; the in-process registry asks for none.
+// with no added latency, for imglock's own cost. The floor of a cold lock
+// is a round trip for the ping and one for every HEAD at once, and one
+// more for the token where the registry wants one (cold-tokens); over TLS
+// (cold-tls), HTTP/2 carries every request on one connection (conns/op).
 func BenchmarkLockLatency(b *testing.B) {
 	b.Run("cold-loopback/tags=100/repos=10", func(b *testing.B) {
 		proxy, refs, _ := latencySetup(b, 100, 10, 0)
 		coldLock(b, proxy, refs)
+	})
+	b.Run("cold-tokens/tags=100/repos=10", func(b *testing.B) {
+		proxy, refs, _ := latencySetupWith(b, 100, 10, requestLatency, faultproxy.Start, registry.WithTokenAuth())
+		coldLock(b, proxy, refs)
+	})
+	b.Run("cold-tls/tags=100/repos=10", func(b *testing.B) {
+		proxy, refs, _ := latencySetupWith(b, 100, 10, requestLatency, faultproxy.StartTLS)
+		coldLock(b, proxy, refs, resolve.WithRegistry(proxy.Addr, resolve.RegistryOptions{CAFile: proxy.CAFile}))
+	})
+	b.Run("cold-tls-tokens/tags=100/repos=10", func(b *testing.B) {
+		proxy, refs, _ := latencySetupWith(b, 100, 10, requestLatency, faultproxy.StartTLS, registry.WithTokenAuth())
+		coldLock(b, proxy, refs, resolve.WithRegistry(proxy.Addr, resolve.RegistryOptions{CAFile: proxy.CAFile}))
 	})
 	for _, tc := range []struct{ tags, repos int }{{100, 10}, {200, 20}} {
 		name := fmt.Sprintf("tags=%d/repos=%d", tc.tags, tc.repos)

@@ -36,6 +36,7 @@ type Options struct {
 	Root       string            // repository root
 	LockFile   string            // the lock, relative to Root unless absolute (default images.lock)
 	ConfigFile string            // the configuration, relative to Root unless absolute (default imglock.toml)
+	Machine    *config.Config    // machine-wide settings, which the repository's override key by key; nil for none
 	NeedConfig bool              // the configuration file must exist (it was named)
 	Files      []string          // Dockerfiles a run is about, relative to Root; none means all of them
 	BuildArgs  map[string]string // --build-arg values, over imglock.toml's and the ARG defaults
@@ -107,6 +108,7 @@ func open(o Options, storeAt func(string) lockStore) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = config.Merge(o.Machine, cfg)
 	p := &Project{Root: o.Root, Config: cfg, LockName: joinRoot(o.Root, defaultString(o.LockFile, "images.lock")),
 		Policy: review.Policy{MinAge: cfg.MinAge, IgnoreUnusedPlatforms: cfg.IgnoreUnusedPlatforms}}
 	p.store = storeAt(p.LockName)

@@ -161,7 +161,7 @@ func (p *Project) resolveTags(ctx context.Context, reqs []resolve.Request) (map[
 		bad.Add(diag.Input, r.File, r.Line, "%v%s%s", f.Err, writtenAs(r), p.stageHint(r))
 	}
 	if len(bad) > 0 || len(others) > 0 {
-		return nil, nil, errors.Join(append([]error{bad.Err()}, others...)...)
+		return nil, nil, errors.Join(append([]error{bad.Err()}, resolve.Collapse(others)...)...)
 	}
 	return resolved, out, nil
 }

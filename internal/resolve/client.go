@@ -38,39 +38,44 @@ var acceptManifests = strings.Join([]string{
 	string(types.DockerManifestSchema2),
 }, ",")
 
-// client talks to one registry host after connect authenticated it.
-type client struct {
-	reg        name.Registry
-	scheme     string
-	nameOpts   []name.Option
-	transports map[string]*http.Client // by canonical repository
-	memo       manifestMemo            // what getManifest downloaded
-}
-
-// repository is the canonical repo as served by c.reg, which is its
-// registry or that registry's mirror.
-func (c *client) repository(repo string) name.Repository {
-	_, path, _ := strings.Cut(repo, "/")
-	return c.reg.Repo(path)
+// conn is one host, once pinged: the scheme it answered on and the client
+// that authenticates requests to it.
+type conn struct {
+	scheme string
+	reg    name.Registry
+	host   string // as the Docker config names it: what to docker login to
+	mirror string // HOST[:PORT][/PATH] when a mirror, for messages
+	http   *http.Client
+	memo   *manifestMemo // the run's: what getManifest downloaded
 }
 
 // target is one repository being read.
 type target struct {
-	repo      name.Repository // as served by the registry or mirror asked
-	canonical string          // as the lock names it
-	http      *http.Client
+	path      string // where the host serves it (under a mirror's path)
+	canonical string // as the lock names it
 }
 
-func (c *client) url(t target, kind, id string) string {
-	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", c.scheme, c.reg.RegistryStr(), t.repo.RepositoryStr(), kind, id)
+func (c *conn) url(t target, kind, id string) string {
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", c.scheme, c.reg.RegistryStr(), t.path, kind, id)
+}
+
+// do sends req for t's repository, whose token it takes.
+func (c *conn) do(ctx context.Context, t target, method, kind, id string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(withRepo(ctx, t.path), method, c.url(t, kind, id), nil)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "manifests" {
+		req.Header.Set("Accept", acceptManifests)
+	}
+	return c.http.Do(req)
 }
 
 // resolve answers one request: a HEAD when only the tag's digest is wanted,
 // a GET of the manifest when per-platform digests are wanted too. A request
 // that carries a digest reads that manifest instead of the tag's.
-func (c *client) resolve(ctx context.Context, req Request) (Result, error) {
+func (c *conn) resolve(ctx context.Context, t target, req Request) (Result, error) {
 	res := Result{Ref: req.Ref}
-	t := target{repo: c.repository(req.Ref.Repo), canonical: req.Ref.Repo, http: c.transports[req.Ref.Repo]}
 	id := req.Ref.Tag
 	if req.Ref.Digest != "" {
 		id = req.Ref.Digest
@@ -114,18 +119,13 @@ func noPlatform(format string, args ...any) error {
 var errNoDigest = errors.New("registry answered HEAD without Docker-Content-Digest")
 
 // head asks for the digest a tag points at without downloading anything.
-func (c *client) head(ctx context.Context, t target, id string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.url(t, "manifests", id), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Accept", acceptManifests)
-	resp, err := t.http.Do(req)
+func (c *conn) head(ctx context.Context, t target, id string) (string, error) {
+	resp, err := c.do(ctx, t, http.MethodHead, "manifests", id)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
-	if err := checkStatus(resp, t.canonical, id); err != nil {
+	if err := c.checkStatus(resp, t.canonical, id); err != nil {
 		return "", err
 	}
 	d := resp.Header.Get("Docker-Content-Digest")
@@ -140,18 +140,13 @@ func (c *client) head(ctx context.Context, t target, id string) (string, error) 
 
 // getManifest downloads a manifest and computes its digest from the bytes;
 // a Docker-Content-Digest header that disagrees with them is refused.
-func (c *client) getManifest(ctx context.Context, t target, id string) (body []byte, mediaType types.MediaType, digest string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(t, "manifests", id), nil)
-	if err != nil {
-		return nil, "", "", err
-	}
-	req.Header.Set("Accept", acceptManifests)
-	resp, err := t.http.Do(req)
+func (c *conn) getManifest(ctx context.Context, t target, id string) (body []byte, mediaType types.MediaType, digest string, err error) {
+	resp, err := c.do(ctx, t, http.MethodGet, "manifests", id)
 	if err != nil {
 		return nil, "", "", err
 	}
 	defer resp.Body.Close()
-	if err := checkStatus(resp, t.canonical, id); err != nil {
+	if err := c.checkStatus(resp, t.canonical, id); err != nil {
 		return nil, "", "", err
 	}
 	body, err = readLimited(resp.Body, "manifest")
@@ -172,7 +167,7 @@ func (c *client) getManifest(ctx context.Context, t target, id string) (body []b
 // platformDigests picks the manifest of each wanted platform: from the
 // index when the tag is multi-platform, or the tag's own manifest when its
 // config names that platform.
-func (c *client) platformDigests(ctx context.Context, t target, req Request, body []byte, mediaType types.MediaType, digest string) (map[string]string, error) {
+func (c *conn) platformDigests(ctx context.Context, t target, req Request, body []byte, mediaType types.MediaType, digest string) (map[string]string, error) {
 	out := map[string]string{}
 	if mediaType.IsIndex() || isIndex(body) {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(body))
@@ -212,41 +207,58 @@ func (c *client) platformDigests(ctx context.Context, t target, req Request, bod
 	return out, nil
 }
 
-func (c *client) getConfig(ctx context.Context, t target, digest string) (*v1.ConfigFile, error) {
+func (c *conn) getConfig(ctx context.Context, t target, digest string) (*v1.ConfigFile, error) {
 	if err := imageref.CheckDigest(digest); err != nil {
 		return nil, fmt.Errorf("manifest names an unusable config digest: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(t, "blobs", digest), nil)
+	body, err := c.getBlob(ctx, t, digest)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := t.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, err
-	}
-	body, err := readLimited(resp.Body, "config")
-	if err != nil {
-		return nil, err
-	}
-	if strings.HasPrefix(digest, "sha256:") && godigest.FromBytes(body).String() != digest {
-		return nil, fmt.Errorf("config blob does not match its digest %s", digest)
 	}
 	return v1.ParseConfigFile(bytes.NewReader(body))
 }
 
-// checkStatus turns a registry's error answer about a manifest into a clear
-// error.
-func checkStatus(resp *http.Response, repo, id string) error {
+// getBlob downloads a small blob (a config) and checks it against its digest.
+func (c *conn) getBlob(ctx context.Context, t target, digest string) ([]byte, error) {
+	resp, err := c.do(ctx, t, http.MethodGet, "blobs", digest)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: %s has no blob %s (GET answered 404)", ErrNotFound, t.canonical, digest)
+	}
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return nil, err
+	}
+	body, err := readLimited(resp.Body, "blob")
+	if err != nil {
+		return nil, err
+	}
+	if d, err := godigest.Parse(digest); err == nil && d.Algorithm().Available() && d.Algorithm().FromBytes(body) != d {
+		return nil, fmt.Errorf("blob does not match its digest %s", digest)
+	}
+	return body, nil
+}
+
+// checkStatus turns a registry's error answer about a manifest into a clear
+// error, naming the mirror when it was one that answered.
+func (c *conn) checkStatus(resp *http.Response, repo, id string) error {
+	switch resp.StatusCode {
+	case http.StatusNotFound:
 		what := fmt.Sprintf("tag %q", id)
 		if strings.Contains(id, ":") {
 			what = "manifest " + id
 		}
-		return fmt.Errorf("%w: %s has no %s (%s answered 404)", ErrNotFound, repo, what, resp.Request.Method)
+		who := resp.Request.Method
+		if c.mirror != "" {
+			who = fmt.Sprintf("mirror %s, asked with %s,", c.mirror, resp.Request.Method)
+		}
+		return fmt.Errorf("%w: %s has no %s (%s answered 404)", ErrNotFound, repo, what, who)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		// Docker Hub answers so for a repository that does not exist, too.
+		return fmt.Errorf("%w; the repository does not exist, or it needs credentials (docker login %s)",
+			transport.CheckError(resp, http.StatusOK), c.host)
 	}
 	return transport.CheckError(resp, http.StatusOK)
 }
@@ -323,6 +335,25 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fmt.Fprintf(t.w, "%s %s: %v (%s)\n", req.Method, u.Redacted(), err, time.Since(start).Round(time.Millisecond))
 		return nil, err
 	}
-	fmt.Fprintf(t.w, "%s %s -> %s (%s)\n", req.Method, u.Redacted(), resp.Status, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(t.w, "%s %s -> %s (%s%s)\n", req.Method, u.Redacted(), resp.Status, time.Since(start).Round(time.Millisecond), rateLimit(resp.Header))
 	return resp, nil
+}
+
+// rateLimit is what a registry says of its rate limit (Docker Hub's
+// RateLimit-Limit, RateLimit-Remaining and Docker-RateLimit-Source, the
+// last an IP address or an account), for the log: ", ratelimit-remaining
+// 76;w=21600 of 100;w=21600".
+func rateLimit(h http.Header) string {
+	remaining := h.Get("RateLimit-Remaining")
+	if remaining == "" {
+		return ""
+	}
+	s := ", ratelimit-remaining " + diag.Printable(remaining, 40)
+	if limit := h.Get("RateLimit-Limit"); limit != "" {
+		s += " of " + diag.Printable(limit, 40)
+	}
+	if src := h.Get("Docker-RateLimit-Source"); src != "" {
+		s += " for " + diag.Printable(src, 60)
+	}
+	return s
 }

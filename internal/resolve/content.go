@@ -2,14 +2,8 @@ package resolve
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"slices"
 	"strings"
 	"sync"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	godigest "github.com/opencontainers/go-digest"
 
 	"github.com/imglock/imglock/internal/imageref"
 )
@@ -40,15 +34,16 @@ type ContentReader interface {
 
 var _ ContentReader = (*Remote)(nil)
 
-// ReadContent reads each request once, in parallel within each registry's
-// bound, and answers them in order. It goes through the client a Resolve
+// ReadContent reads each request once, in parallel within each host's
+// bound, and answers them in order. It goes through the hosts a Resolve
 // of the same run connected, so reading after resolving costs no second
 // ping or token; a manifest that Resolve already downloaded is not asked
-// for again. Content is addressed by digest: what comes back is checked
-// against it.
+// for again. Behind a mirror, what the mirror fails is asked of the
+// registry itself, as Resolve does. Content is addressed by digest: what
+// comes back is checked against it.
 func (r *Remote) ReadContent(ctx context.Context, reqs []ContentRequest) []Content {
 	out := make([]Content, len(reqs))
-	byEndpoint := map[string][]int{}
+	byRegistry := map[string][]int{}
 	first := map[ContentRequest]int{}
 	var dups []int
 	for i, req := range reqs {
@@ -59,15 +54,15 @@ func (r *Remote) ReadContent(ctx context.Context, reqs []ContentRequest) []Conte
 		}
 		first[req] = i
 		host, _, _ := strings.Cut(req.Repo, "/")
-		ep := r.endpoint(host)
-		byEndpoint[ep] = append(byEndpoint[ep], i)
+		name := imageref.CanonicalHost(host)
+		byRegistry[name] = append(byRegistry[name], i)
 	}
 	var wg sync.WaitGroup
-	for ep, idx := range byEndpoint {
+	for name, idx := range byRegistry {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.readOn(ctx, ep, idx, out)
+			r.readRegistry(ctx, name, idx, out)
 		}()
 	}
 	wg.Wait()
@@ -78,57 +73,30 @@ func (r *Remote) ReadContent(ctx context.Context, reqs []ContentRequest) []Conte
 	return out
 }
 
-// readOn answers out[i] for each i of idx, whose requests all go to ep.
-func (r *Remote) readOn(ctx context.Context, ep string, idx []int, out []Content) {
-	var repos []string
-	for _, i := range idx {
-		if !slices.Contains(repos, out[i].Repo) {
-			repos = append(repos, out[i].Repo)
+// readRegistry answers out[i] for each i of idx, whose repositories are
+// all of the registry name.
+func (r *Remote) readRegistry(ctx context.Context, name string, idx []int, out []Content) {
+	repos := repositories(idx, func(i int) string { return out[i].Repo })
+	asked, errs := r.hostsOf(name).each(ctx, repos, len(idx), func(e *endpoint, k int) error {
+		c := &out[idx[k]]
+		return e.use(ctx, func(conn *conn) (err error) {
+			c.Body, c.MediaType, err = conn.read(ctx, e.target(c.Repo), c.ContentRequest)
+			return err
+		})
+	}, func() {})
+	for k, i := range idx {
+		if errs[k] != nil {
+			out[i].Body, out[i].MediaType = nil, ""
+			out[i].Err = &Error{Ref: out[i].String(), Mirror: asked[k].mirror, Err: errs[k]}
 		}
 	}
-	c := r.reuse.get(ep, repos)
-	if c == nil {
-		reqs := make([]Request, len(repos))
-		for i, repo := range repos {
-			reqs[i] = Request{Ref: imageref.Ref{Repo: repo}}
-		}
-		var err error
-		if c, err = r.connect(ctx, ep, reqs); err != nil {
-			for _, i := range idx {
-				out[i].Err = &Error{Ref: out[i].String(), Err: err}
-			}
-			return
-		}
-		r.reuse.put(ep, c)
-	}
-	limit := r.concurrency
-	if n := r.registries[ep].Concurrency; n > 0 {
-		limit = n
-	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for _, i := range idx {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			var err error
-			out[i].Body, out[i].MediaType, err = c.read(ctx, out[i].ContentRequest)
-			if err != nil {
-				out[i].Err = &Error{Ref: out[i].String(), Err: err}
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // read reads one manifest or blob by digest.
-func (c *client) read(ctx context.Context, req ContentRequest) ([]byte, string, error) {
+func (c *conn) read(ctx context.Context, t target, req ContentRequest) ([]byte, string, error) {
 	if err := imageref.CheckDigest(req.Digest); err != nil {
 		return nil, "", err
 	}
-	t := target{repo: c.repository(req.Repo), canonical: req.Repo, http: c.transports[req.Repo]}
 	if req.Blob {
 		body, err := c.getBlob(ctx, t, req.Digest)
 		return body, "", err
@@ -138,67 +106,6 @@ func (c *client) read(ctx context.Context, req ContentRequest) ([]byte, string, 
 	}
 	body, mediaType, _, err := c.getManifest(ctx, t, req.Digest)
 	return body, string(mediaType), err
-}
-
-// getBlob downloads a small blob (a config) and checks it against its digest.
-func (c *client) getBlob(ctx context.Context, t target, digest string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(t, "blobs", digest), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, fmt.Errorf("%w: %s has no blob %s (GET answered 404)", ErrNotFound, t.canonical, digest)
-	}
-	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, err
-	}
-	body, err := readLimited(resp.Body, "blob")
-	if err != nil {
-		return nil, err
-	}
-	if d, err := godigest.Parse(digest); err == nil && d.Algorithm().Available() && d.Algorithm().FromBytes(body) != d {
-		return nil, fmt.Errorf("blob does not match its digest %s", digest)
-	}
-	return body, nil
-}
-
-// clients keeps the client each registry endpoint was connected with for
-// the rest of the run, so that reading content after resolving asks for
-// no second ping or token.
-type clients struct {
-	mu sync.Mutex
-	m  map[string]*client
-}
-
-func (cs *clients) put(ep string, c *client) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.m == nil {
-		cs.m = map[string]*client{}
-	}
-	cs.m[ep] = c
-}
-
-// get returns the client of ep if it can read every one of repos (its
-// token covers them), else nil.
-func (cs *clients) get(ep string, repos []string) *client {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c := cs.m[ep]
-	if c == nil {
-		return nil
-	}
-	for _, repo := range repos {
-		if c.transports[repo] == nil {
-			return nil
-		}
-	}
-	return c
 }
 
 // memoLimit bounds what a run keeps of the manifests it downloaded: the

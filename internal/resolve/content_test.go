@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,7 +63,7 @@ func TestReadContentAfterResolve(t *testing.T) {
 	}
 	// The index came from Resolve's download; arm64's manifest and the
 	// missing digest were asked once each, the config once.
-	if c := reg.Counts(); c["ping"] != 0 || c["other"] != 0 || c["get"] != 2 || c["blob"] != 1 || c["total"] != 3 {
+	if c := reg.Counts(); c["ping"] != 0 || c["token"] != 0 || c["get"] != 2 || c["blob"] != 1 || c["total"] != 3 {
 		t.Errorf("requests %v, want 2 GETs and a blob, no ping or token", c)
 	}
 }
@@ -89,7 +90,35 @@ func TestReadContentConnects(t *testing.T) {
 			t.Error(c.Err)
 		}
 	}
-	if c := reg.Counts(); c["ping"] != 1 || c["other"] != 1 || c["get"] != 2 {
+	if c := reg.Counts(); c["ping"] != 1 || c["token"] != 1 || c["get"] != 2 {
 		t.Errorf("requests %v, want one ping, one token, two GETs", c)
+	}
+}
+
+// TestReadContentFallsBackFromMirror: content the mirror lacks is read from
+// the registry itself, as Resolve reads tags, with one warning; what the
+// mirror has is not asked of the registry.
+func TestReadContentFallsBackFromMirror(t *testing.T) {
+	upstream, mirror := registry.Start(), registry.Start()
+	defer upstream.Close()
+	defer mirror.Close()
+	both := push(t, upstream, "acme/base:1", "both")
+	push(t, mirror, "acme/base:1", "both")
+	only := push(t, upstream, "acme/base:2", "only upstream")
+	upstream.ResetCounts()
+	var w warnings
+	r := newTestResolver(t, WithRegistry(upstream.Addr, RegistryOptions{Mirror: mirror.Addr}), WithWarnings(w.add))
+	repo := upstream.Addr + "/acme/base"
+	got := r.ReadContent(context.Background(), []ContentRequest{{Repo: repo, Digest: both}, {Repo: repo, Digest: only}})
+	for i, c := range got {
+		if c.Err != nil || len(c.Body) == 0 {
+			t.Errorf("answer %d: %v", i, c.Err)
+		}
+	}
+	if c := upstream.Counts(); c["get"] != 1 {
+		t.Errorf("the registry got requests %v, want the one manifest the mirror lacks", c)
+	}
+	if msgs := w.list(); len(msgs) != 1 || !strings.Contains(msgs[0], "mirror "+mirror.Addr) {
+		t.Errorf("warnings %q, want one naming the mirror", msgs)
 	}
 }

@@ -27,3 +27,12 @@ func WithRetry(p RetryPolicy) Option {
 		return nil
 	}
 }
+
+// WithScopesPerToken bounds the repositories asked for in one token
+// request (default 50); 1 asks a token per repository.
+func WithScopesPerToken(n int) Option {
+	return func(r *Remote) error {
+		r.perToken = n
+		return nil
+	}
+}

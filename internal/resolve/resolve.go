@@ -1,20 +1,23 @@
 // Package resolve turns image tags into the content digests a registry serves
-// for them, over go-containerregistry, with the fewest requests: one /v2/
-// ping and one token per registry, one HEAD per unique tag (a GET only when
-// per-platform digests are wanted or the registry omits the digest header),
-// bounded concurrency per registry.
+// for them, over go-containerregistry, with the fewest requests and round
+// trips: one /v2/ ping per host, bearer tokens covering many repositories
+// each (one per repository where the token server grants no more), one
+// HEAD per unique tag (a GET only when per-platform digests are wanted or
+// the registry omits the digest header), all of them at once up to a bound
+// per registry.
+//
+// A registry may have a mirror (HOST[:PORT][/PATH], as Docker's
+// registry-mirrors and Harbor's proxy-cache projects): its settings apply
+// to the mirror, and a reference the mirror fails is asked of the registry
+// itself unless the settings say not to.
 package resolve
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -22,9 +25,7 @@ import (
 	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/imageref"
@@ -49,41 +50,89 @@ type Result struct {
 	Platforms map[string]string // requested platform -> its manifest digest
 }
 
-// Error is a failure to resolve one reference (or to reach its registry).
+// Error is a failure to resolve one reference.
 // Its DiagKind tells bad input from a registry or network failure.
 type Error struct {
-	Ref string // the reference being resolved, REPO:TAG
-	Err error
+	Ref    string // the reference being resolved, REPO:TAG
+	Mirror string // the mirror that was asked and failed, HOST[:PORT][/PATH]; "" when it was the registry
+	Err    error  // a *RegistryError when the whole registry failed
 }
 
 var _ diag.ExitKind = (*Error)(nil)
 
-func (e *Error) Error() string { return fmt.Sprintf("resolving %s: %v", e.Ref, e.Err) }
+func (e *Error) Error() string {
+	err := e.Err
+	if re, ok := err.(*RegistryError); ok {
+		err = re.Err // its references are named here one by one
+	}
+	return fmt.Sprintf("resolving %s%s: %v", e.Ref, onMirror(e.Mirror), err)
+}
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // DiagKind is diag.Input when the registry answered that it does not have
 // the tag, the manifest or the platform asked for: the reference or the
 // configured platforms are wrong, and asking again will not help. Any
 // other failure is the registry's or the network's: diag.Registry.
-func (e *Error) DiagKind() diag.Kind {
-	if errors.Is(e.Err, ErrNotFound) || errors.Is(e.Err, ErrNoPlatform) {
+func (e *Error) DiagKind() diag.Kind { return kindOf(e.Err) }
+
+func kindOf(err error) diag.Kind {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNoPlatform) {
 		return diag.Input
 	}
 	return diag.Registry
 }
 
+// RegistryError is a failure that every reference asked of one host met:
+// the host could not be reached, answered no usable /v2/, or its token
+// server refused. It is reported once for all of them.
+type RegistryError struct {
+	Registry string   // as image names write it: docker.io
+	Mirror   string   // the mirror asked, HOST[:PORT][/PATH]; "" when it was the registry
+	Refs     []string // the references not resolved, sorted
+	Err      error
+}
+
+var _ diag.ExitKind = (*RegistryError)(nil)
+
+func (e *RegistryError) Error() string {
+	what := e.Refs[0]
+	if n := len(e.Refs) - 1; n > 0 {
+		of := " on "
+		if e.Mirror != "" {
+			of = " of "
+		}
+		what += fmt.Sprintf(" and %s%s%s", diag.Count(n, "more reference"), of, e.Registry)
+	}
+	return fmt.Sprintf("resolving %s%s: %v", what, onMirror(e.Mirror), e.Err)
+}
+
+func (e *RegistryError) Unwrap() error       { return e.Err }
+func (e *RegistryError) DiagKind() diag.Kind { return kindOf(e.Err) }
+
+func onMirror(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " on mirror " + m
+}
+
 // Failures returns the *Error of each reference that failed in an error
-// Resolve returned, keyed by the reference as requested (Ref.String()).
+// Resolve returned, keyed by the reference as requested (Ref.String()):
+// every reference a RegistryError names has one, wrapping it.
 func Failures(err error) map[string]*Error {
 	out := map[string]*Error{}
 	var walk func(error)
 	walk = func(err error) {
-		if e, ok := err.(*Error); ok {
+		switch e := err.(type) {
+		case *Error:
 			out[e.Ref] = e
-			return
-		}
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, inner := range j.Unwrap() {
+		case *RegistryError:
+			for _, ref := range e.Refs {
+				out[ref] = &Error{Ref: ref, Mirror: e.Mirror, Err: e}
+			}
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
 				walk(inner)
 			}
 		}
@@ -92,19 +141,42 @@ func Failures(err error) map[string]*Error {
 	return out
 }
 
-// DefaultConcurrency is how many requests go to one registry at once: enough
-// to resolve a hundred tags in a few round trips, few enough not to look
-// like abuse to a public registry.
-const DefaultConcurrency = 64
+// Collapse returns errs with the failures of each RegistryError replaced
+// by that RegistryError, once, where its first reference was: what to
+// print so that a registry's failure reads once, not once per reference.
+func Collapse(errs []error) []error {
+	var out []error
+	seen := map[*RegistryError]bool{}
+	for _, err := range errs {
+		var re *RegistryError
+		if errors.As(err, &re) {
+			if !seen[re] {
+				seen[re] = true
+				out = append(out, re)
+			}
+			continue
+		}
+		out = append(out, err)
+	}
+	return out
+}
+
+// DefaultConcurrency is how many requests go to one registry at once:
+// a hundred tags in one round trip (over HTTP/2, on one connection), few
+// enough not to look like abuse to a public registry.
+const DefaultConcurrency = 128
 
 // scopesPerToken bounds the repository scopes asked for in one token request,
 // keeping the token URL well under common URL-length limits.
 const scopesPerToken = 50
 
-// RegistryOptions are the settings of one registry host.
+// RegistryOptions are the settings of one registry. Insecure, CAFile and
+// Concurrency apply to whatever answers for it: its mirror, and the
+// registry itself when the mirror fails.
 type RegistryOptions struct {
 	Insecure    bool   // plain HTTP allowed
-	Mirror      string // host[:port] that serves this registry's content instead
+	Mirror      string // HOST[:PORT][/PATH] that serves this registry's repositories instead
+	MirrorOnly  bool   // a reference the mirror fails is not asked of the registry itself
 	Concurrency int    // requests in flight; 0 means the resolver's default
 	CAFile      string // PEM bundle of CAs trusted for this registry, besides the system's
 }
@@ -115,11 +187,16 @@ type Remote struct {
 	base        http.RoundTripper
 	retry       *RetryPolicy
 	concurrency int
+	perToken    int // repository scopes asked in one token request
 	registries  map[string]RegistryOptions
 	log         io.Writer
+	warn        func(string)
 	progress    func(done, total int)
 	userAgent   string
-	reuse       clients // connected clients, for ReadContent
+
+	memo      manifestMemo // manifests the run downloaded, for ReadContent
+	mu        sync.Mutex
+	endpoints map[string]*registryHosts // by registry: connected once a run
 }
 
 var _ Resolver = (*Remote)(nil)
@@ -138,23 +215,39 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithRegistry sets the options of one registry host (as in image names:
-// docker.io, localhost:5000).
+// WithRegistry sets the options of one registry host as image names write
+// it (docker.io, localhost:5000); Docker Hub's other names
+// (index.docker.io, registry-1.docker.io) are docker.io.
 func WithRegistry(host string, o RegistryOptions) Option {
 	return func(r *Remote) error {
 		if o.Concurrency < 0 {
 			return fmt.Errorf("registry %s: concurrency must not be negative", host)
 		}
-		r.registries[host] = o
+		if o.Mirror != "" {
+			if err := imageref.CheckHostPath(o.Mirror); err != nil {
+				return fmt.Errorf("registry %s: mirror: %w", host, err)
+			}
+		}
+		r.registries[imageref.CanonicalHost(host)] = o
 		return nil
 	}
 }
 
-// WithLog writes one line per HTTP request (method, URL, status, time) to
-// w. Headers are never written: they carry credentials.
+// WithLog writes one line per HTTP request (method, URL, status, time, and
+// the rate-limit headers a registry sent) to w. Other headers are never
+// written: they carry credentials.
 func WithLog(w io.Writer) Option {
 	return func(r *Remote) error {
 		r.log = w
+		return nil
+	}
+}
+
+// WithWarnings calls f with what a run went past but the user should
+// know, such as a mirror that failed and was fallen back from: each once.
+func WithWarnings(f func(msg string)) Option {
+	return func(r *Remote) error {
+		r.warn = f
 		return nil
 	}
 }
@@ -187,6 +280,7 @@ func New(opts ...Option) (*Remote, error) {
 	r := &Remote{
 		keychain:    authn.DefaultKeychain,
 		concurrency: DefaultConcurrency,
+		perToken:    scopesPerToken,
 		registries:  map[string]RegistryOptions{},
 	}
 	for _, o := range opts {
@@ -205,20 +299,28 @@ func New(opts ...Option) (*Remote, error) {
 }
 
 // newTransport is go-containerregistry's default transport (proxies from
-// the environment, dial and TLS handshake timeouts, HTTP/2) with the
-// response headers bounded in size and in time: a registry that takes a
-// request and sends no headers within the policy's HeaderTimeout gets a
-// timeout error, a net.Error the retry transport retries.
+// the environment: HTTP_PROXY, HTTPS_PROXY, NO_PROXY; dial and TLS
+// handshake timeouts; HTTP/2 over TLS) with the response headers bounded
+// in size and in time: a registry that takes a request and sends no
+// headers within the policy's HeaderTimeout gets a timeout error, a
+// net.Error the retry transport retries.
 func newTransport(p RetryPolicy) *http.Transport {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	t.MaxResponseHeaderBytes = headerLimit
 	t.ResponseHeaderTimeout = p.withDefaults().HeaderTimeout
+	// Every request of a run may be in flight at once: keep their
+	// connections for the next ones instead of closing all but 50.
+	t.MaxIdleConnsPerHost = maxIdlePerHost
 	return t
 }
 
+// maxIdlePerHost is the most concurrency imglock.toml allows.
+const maxIdlePerHost = 1024
+
 // Resolve resolves each unique reference once, asking for the union of the
 // platforms its requests name. Results are sorted by reference; the
-// error lists every reference that failed.
+// error lists every reference that failed, a registry's failure once
+// (RegistryError).
 func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) {
 	unique := map[string]*Request{}
 	var order []string
@@ -239,12 +341,12 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 			}
 		}
 	}
-	byEndpoint := map[string][]Request{}
+	byRegistry := map[string][]Request{}
 	for _, key := range order {
 		u := unique[key]
 		sort.Strings(u.Platforms)
-		ep := r.endpoint(u.Ref.Registry())
-		byEndpoint[ep] = append(byEndpoint[ep], *u)
+		reg := imageref.CanonicalHost(u.Ref.Registry())
+		byRegistry[reg] = append(byRegistry[reg], *u)
 	}
 
 	var (
@@ -254,11 +356,11 @@ func (r *Remote) Resolve(ctx context.Context, reqs []Request) ([]Result, error) 
 		wg      sync.WaitGroup
 	)
 	tick := progressTicker(r.progress, len(order))
-	for ep, group := range byEndpoint {
+	for reg, group := range byRegistry {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := r.resolveOn(ctx, ep, group, tick)
+			res, err := r.resolveRegistry(ctx, reg, group, tick)
 			mu.Lock()
 			defer mu.Unlock()
 			results = append(results, res...)
@@ -292,222 +394,4 @@ func progressTicker(f func(done, total int), total int) func() {
 		done++
 		f(done, total)
 	}
-}
-
-// endpoint is the host requests for a registry go to: its mirror, if any.
-func (r *Remote) endpoint(host string) string {
-	if m := r.registries[host].Mirror; m != "" {
-		return m
-	}
-	return host
-}
-
-// resolveOn resolves reqs, whose requests all go to the host ep.
-func (r *Remote) resolveOn(ctx context.Context, ep string, reqs []Request, tick func()) ([]Result, []error) {
-	failAll := func(err error) []error {
-		errs := make([]error, len(reqs))
-		for i, req := range reqs {
-			errs[i] = &Error{Ref: req.Ref.String(), Err: err}
-			tick()
-		}
-		return errs
-	}
-	c, err := r.connect(ctx, ep, reqs)
-	if err != nil {
-		return nil, failAll(err)
-	}
-	r.reuse.put(ep, c)
-
-	limit := r.concurrency
-	if n := r.registries[ep].Concurrency; n > 0 {
-		limit = n
-	}
-	results := make([]Result, len(reqs))
-	errs := make([]error, len(reqs))
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i, req := range reqs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer tick()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			res, err := c.resolve(ctx, req)
-			if err != nil {
-				errs[i] = &Error{Ref: req.Ref.String(), Err: err}
-				return
-			}
-			results[i] = res
-		}()
-	}
-	wg.Wait()
-
-	var ok []Result
-	var failed []error
-	for i := range reqs {
-		if errs[i] != nil {
-			failed = append(failed, errs[i])
-		} else {
-			ok = append(ok, results[i])
-		}
-	}
-	return ok, failed
-}
-
-// plainHTTPAllowed: HTTPS always, except loopback and registries marked
-// insecure.
-func (r *Remote) plainHTTPAllowed(host string) bool {
-	if r.registries[host].Insecure {
-		return true
-	}
-	h := host
-	if sh, _, err := net.SplitHostPort(host); err == nil {
-		h = sh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-// transportFor is the base transport for one host: the CA bundle configured
-// for it, request logging, retries, and the User-Agent. Every request to
-// the host and its token server goes through it.
-func (r *Remote) transportFor(host string) (http.RoundTripper, error) {
-	t := r.base
-	if ca := r.registries[host].CAFile; ca != "" {
-		ht, ok := t.(*http.Transport)
-		if !ok {
-			return nil, fmt.Errorf("registry %s: a CA bundle needs an *http.Transport", host)
-		}
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, fmt.Errorf("registry %s: reading CA bundle: %w", host, err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("registry %s: CA bundle %s holds no PEM certificate", host, ca)
-		}
-		ht = ht.Clone()
-		if ht.TLSClientConfig == nil {
-			ht.TLSClientConfig = &tls.Config{}
-		}
-		ht.TLSClientConfig.RootCAs = pool
-		t = ht
-	}
-	if r.log != nil {
-		t = &logTransport{inner: t, w: r.log}
-	}
-	return transport.NewUserAgent(NewRetryTransport(t, *r.retry), r.userAgent), nil
-}
-
-// connect pings the registry once and, when it asks for bearer tokens, fetches
-// one token covering every repository resolved on it.
-func (r *Remote) connect(ctx context.Context, ep string, reqs []Request) (*client, error) {
-	var nameOpts []name.Option
-	if r.plainHTTPAllowed(ep) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	// Docker Hub's API lives at index.docker.io; name does that mapping.
-	reg, err := name.NewRegistry(ep, nameOpts...)
-	if err != nil {
-		return nil, err
-	}
-	base, err := r.transportFor(ep)
-	if err != nil {
-		return nil, err
-	}
-	auth, err := authn.Resolve(ctx, r.keychain, reg)
-	if err != nil {
-		return nil, fmt.Errorf("reading credentials for %s: %w", ep, err)
-	}
-	ch, err := transport.Ping(ctx, reg, base)
-	if err != nil {
-		return nil, err
-	}
-	scheme := "https"
-	if ch.Insecure {
-		if !r.plainHTTPAllowed(ep) {
-			return nil, fmt.Errorf("registry %s answered only over plain HTTP; mark it insecure in imglock.toml to allow that", ep)
-		}
-		scheme = "http"
-	}
-	base = &schemeTransport{scheme: scheme, host: reg.RegistryStr(), inner: base}
-	c := &client{reg: reg, scheme: scheme, nameOpts: nameOpts, transports: map[string]*http.Client{}}
-
-	var repos []string
-	for _, req := range reqs {
-		if !slices.Contains(repos, req.Ref.Repo) {
-			repos = append(repos, req.Ref.Repo)
-		}
-	}
-	if !strings.EqualFold(ch.Scheme, "bearer") {
-		t, err := transport.FromToken(reg, auth, base, ch, nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, repo := range repos {
-			c.transports[repo] = &http.Client{Transport: t, CheckRedirect: sameHostRedirect}
-		}
-		return c, nil
-	}
-	for chunk := range slices.Chunk(repos, scopesPerToken) {
-		scopes := make([]string, len(chunk))
-		for i, repo := range chunk {
-			scopes[i] = c.repository(repo).Scope(transport.PullScope)
-		}
-		tok, err := transport.Exchange(ctx, reg, auth, base, scopes, ch)
-		if err != nil {
-			return nil, fmt.Errorf("getting a token for %s: %w", ep, err)
-		}
-		t, err := transport.FromToken(reg, auth, base, ch, tok)
-		if err != nil {
-			return nil, err
-		}
-		for _, repo := range chunk {
-			c.transports[repo] = &http.Client{Transport: t, CheckRedirect: sameHostRedirect}
-		}
-	}
-	return c, nil
-}
-
-// sameHostRedirect keeps manifest requests on the registry asked: a tag's
-// manifest has no business elsewhere. Blobs may go to a CDN (Docker Hub
-// does that); the bearer token is only ever sent to the registry's host.
-func sameHostRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("stopped after 5 redirects")
-	}
-	if strings.Contains(via[0].URL.Path, "/manifests/") && req.URL.Host != via[0].URL.Host {
-		return fmt.Errorf("refusing a redirect of a manifest request from %s to another host, %s", via[0].URL.Host, req.URL.Host)
-	}
-	return nil
-}
-
-// schemeTransport sends requests for one registry host with the scheme its
-// ping settled on; requests to other hosts (token servers) pass unchanged.
-type schemeTransport struct {
-	scheme string
-	host   string
-	inner  http.RoundTripper
-}
-
-// NewSchemeTransport sends requests for host with scheme, whatever scheme
-// go-containerregistry picked (plain HTTP for every loopback host); requests
-// to other hosts pass unchanged.
-func NewSchemeTransport(host, scheme string, inner http.RoundTripper) http.RoundTripper {
-	return &schemeTransport{scheme: scheme, host: host, inner: inner}
-}
-
-func (t *schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host == t.host && req.URL.Scheme != t.scheme {
-		req = req.Clone(req.Context())
-		req.URL.Scheme = t.scheme
-	}
-	return t.inner.RoundTrip(req)
 }

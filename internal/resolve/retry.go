@@ -111,6 +111,10 @@ type RetryError struct {
 	// outlast the context's deadline; OutOfTime when a backoff would.
 	RetryAfter time.Duration
 	OutOfTime  bool
+
+	// RateLimit is the last answer's RateLimit-Limit header, as Docker
+	// Hub sends it ("100;w=21600"); "" when it had none.
+	RateLimit string
 }
 
 func (e *RetryError) Error() string {
@@ -171,8 +175,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				last.RetryAfter, wait, asked = d, min(d, t.p.MaxDelay), true
 			}
 			last.Detail = discard(resp)
+			last.RateLimit = resp.Header.Get("RateLimit-Limit")
 		}
-		if attempt >= t.p.Attempts {
+		// A rate limit used up lasts its window, hours on Docker Hub:
+		// unless the registry names a wait, waiting seconds is no use.
+		if attempt >= t.p.Attempts || !asked && exhausted(resp) {
 			last.RetryAfter = 0
 			return nil, last
 		}
@@ -188,6 +195,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w while waiting to retry %s", err, last.last())
 		}
 	}
+}
+
+// exhausted reports whether resp is a 429 that says no request is left
+// (RateLimit-Remaining: 0).
+func exhausted(resp *http.Response) bool {
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	n, _, _ := strings.Cut(resp.Header.Get("RateLimit-Remaining"), ";")
+	return strings.TrimSpace(n) == "0"
 }
 
 // replayable: only requests that are safe to send twice and have no body

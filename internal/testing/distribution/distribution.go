@@ -1,7 +1,8 @@
 // Package distribution is test support: it runs the CNCF Distribution
 // registry (its `registry` binary) as a separate process on loopback for
-// integration tests, with optional htpasswd auth, TLS from a throwaway CA
-// and deletes, and pushes small real images to it.
+// integration tests, with optional htpasswd or token auth, TLS from a
+// throwaway CA, deletes, and a host name of its own, and pushes small real
+// images to it.
 //
 // The binary comes from $IMGLOCK_DISTRIBUTION (.ci/run builds it) or from
 // "registry" on PATH. Where there is none, Start skips the test, except under
@@ -10,6 +11,8 @@ package distribution
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -36,6 +39,7 @@ import (
 
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testcert"
 	"github.com/imglock/imglock/internal/testing/testenv"
 )
 
@@ -60,6 +64,34 @@ type Options struct {
 	TLS bool
 	// Delete enables deleting manifests and blobs (storage.delete.enabled).
 	Delete bool
+	// Token makes it take bearer tokens signed by a token server (auth:
+	// token), in place of Htpasswd.
+	Token *TokenAuth
+	// Host is the name clients reach it by, in place of 127.0.0.1: one
+	// that resolves to loopback (testenv.LoopbackName), or one a test's
+	// own dialer sends to loopback (index.docker.io). Its certificate
+	// names it too. It listens on 127.0.0.1 only, and the harness's own
+	// requests (Push, Client) go there whatever the name.
+	Host string
+	// Headers are sent with every answer (http.headers), as the
+	// rate-limit headers Docker Hub sends.
+	Headers map[string]string
+}
+
+// TokenAuth is Distribution's auth.token configuration.
+type TokenAuth struct {
+	// RealmPath is where the token server is served behind the
+	// registry's own address, as Harbor serves /service/token: the realm
+	// is the registry's URL with this path.
+	RealmPath string
+	// Realm, when set, is the realm's whole URL instead, on a host of its
+	// own (https://auth.docker.io/token).
+	Realm    string
+	Service  string
+	Issuer   string
+	CertFile string // the token signing certificate (rootcertbundle)
+	// Mint returns a token granting push and pull of repo, for Push.
+	Mint func(repo string) (string, error)
 }
 
 // Registry is a running Distribution registry.
@@ -139,6 +171,16 @@ func StartProcess(opts Options) (*Registry, error) {
 		return nil, err
 	}
 	r.rt = remote.DefaultTransport.(*http.Transport).Clone()
+	r.rt.Proxy = nil // the harness talks to the registry directly, whatever a test puts in HTTP_PROXY
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	r.rt.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// The registry, by whatever name: it listens on 127.0.0.1.
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}
 	if r.caPool != nil {
 		r.rt.TLSClientConfig = &tls.Config{RootCAs: r.caPool}
 	}
@@ -168,7 +210,7 @@ func (r *Registry) launch(bin string) error {
 	if err != nil {
 		return err
 	}
-	r.Addr = net.JoinHostPort("127.0.0.1", port)
+	r.Addr = net.JoinHostPort(cmp.Or(r.opts.Host, "127.0.0.1"), port)
 	r.id = randomHex()
 	config := filepath.Join(r.Dir, "config.yml")
 	if err := os.WriteFile(config, []byte(r.config()), 0o600); err != nil {
@@ -298,19 +340,33 @@ func (r *Registry) Push(repoTag, content string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return r.PushImage(repoTag, img)
+}
+
+// PushImage pushes img (a v1.Image or v1.ImageIndex) to repoTag and
+// returns its digest, as Push does.
+func (r *Registry) PushImage(repoTag string, img remote.Taggable) (string, error) {
 	opts := []remote.Option{remote.WithTransport(r.transport())}
-	if user, pass := r.Credentials(); user != "" {
+	switch user, pass := r.Credentials(); {
+	case r.opts.Token != nil:
+		repo, _, _ := strings.Cut(repoTag, ":")
+		tok, err := r.opts.Token.Mint(repo)
+		if err != nil {
+			return "", err
+		}
+		opts = append(opts, remote.WithAuth(authn.FromConfig(authn.AuthConfig{RegistryToken: tok})))
+	case user != "":
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
 	}
 	return registry.Push(r.Addr+"/"+repoTag, img, opts...)
 }
 
-// transport trusts the CA and, under TLS, sends every request to the
-// registry over HTTPS, as imglock does: go-containerregistry picks plain
-// HTTP for loopback hosts whatever the server speaks.
+// transport trusts the CA and sends every request to the registry in the
+// scheme it speaks, as imglock does: go-containerregistry picks plain HTTP
+// for loopback hosts and HTTPS for names, whatever the server speaks.
 func (r *Registry) transport() http.RoundTripper {
 	if !r.opts.TLS {
-		return r.rt
+		return resolve.NewSchemeTransport(r.Addr, "http", r.rt)
 	}
 	return resolve.NewSchemeTransport(r.Addr, "https", r.rt)
 }
@@ -338,7 +394,7 @@ func (r *Registry) writeFiles() error {
 		}
 	}
 	if r.opts.TLS {
-		pool, err := writeTLSFiles(r.Dir)
+		pool, err := testcert.Write(r.Dir, r.opts.Host)
 		if err != nil {
 			return err
 		}
@@ -362,13 +418,24 @@ func (r *Registry) config() string {
 	fmt.Fprintf(&b, "  delete:\n    enabled: %t\n", r.opts.Delete)
 	fmt.Fprintf(&b, "  maintenance:\n    uploadpurging:\n      enabled: false\n")
 	// A secret of its own, or the registry warns that it made one up.
-	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: %s\n", q(r.Addr), q(randomHex()))
+	_, port, _ := net.SplitHostPort(r.Addr)
+	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: %s\n", q(net.JoinHostPort("127.0.0.1", port)), q(randomHex()))
 	fmt.Fprintf(&b, "  headers:\n    %s: [%s]\n", idHeader, q(r.id))
+	for _, k := range slices.Sorted(maps.Keys(r.opts.Headers)) {
+		fmt.Fprintf(&b, "    %s: [%s]\n", q(k), q(r.opts.Headers[k]))
+	}
 	if r.opts.TLS {
 		fmt.Fprintf(&b, "  tls:\n    certificate: %s\n    key: %s\n",
 			q(filepath.Join(r.Dir, "cert.pem")), q(filepath.Join(r.Dir, "key.pem")))
 	}
-	if len(r.opts.Htpasswd) > 0 {
+	if t := r.opts.Token; t != nil {
+		realm := t.Realm
+		if realm == "" {
+			realm = r.URL() + t.RealmPath
+		}
+		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
+			q(realm), q(t.Service), q(t.Issuer), q(t.CertFile))
+	} else if len(r.opts.Htpasswd) > 0 {
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: imglock-test\n    path: %s\n", q(filepath.Join(r.Dir, "htpasswd")))
 	}
 	return b.String()

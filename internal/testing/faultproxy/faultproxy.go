@@ -23,24 +23,32 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/imglock/imglock/internal/testing/registry"
+	"github.com/imglock/imglock/internal/testing/testcert"
 )
 
 // Proxy is a running fault proxy.
 type Proxy struct {
-	Addr string // host:port on 127.0.0.1; the registry as clients see it
+	Addr   string // host:port on 127.0.0.1; the registry as clients see it
+	CAFile string // with StartTLS, the PEM file of the CA that signed its certificate
 
 	// Counter counts the requests received, by kind as registry.Kind
 	// classifies them; faulted requests count too.
 	registry.Counter
 
 	target   string
+	ln       net.Listener
+	dir      string // StartTLS's certificate files
+	conns    atomic.Int64
 	srv      *http.Server
 	upstream *http.Transport
 	closing  chan struct{}
@@ -53,6 +61,8 @@ type Proxy struct {
 	strip       bool
 	answers     map[string]http.HandlerFunc // by request kind (head, get)
 	substitutes map[string]string           // digest -> the digest served in its place
+	routes      map[string]string           // path prefix -> the host:port it goes to instead
+	headers     http.Header                 // added to every response
 }
 
 type faultKind int
@@ -74,22 +84,49 @@ type fault struct {
 // host:port of a registry served over plain HTTP. It panics if it cannot
 // listen, as httptest does.
 func Start(target string) *Proxy {
+	p := newProxy(target)
+	go p.srv.Serve(p.ln)
+	return p
+}
+
+// StartTLS is Start serving HTTPS, and HTTP/2 to clients that offer it
+// (as public registries do), with a certificate for 127.0.0.1, ::1 and
+// localhost from a CA of its own: CAFile. It panics if it cannot.
+func StartTLS(target string) *Proxy {
+	p := newProxy(target)
+	dir, err := os.MkdirTemp("", "faultproxy-")
+	if err != nil {
+		panic(fmt.Sprintf("faultproxy: %v", err))
+	}
+	p.dir = dir
+	if _, err := testcert.Write(dir); err != nil {
+		panic(fmt.Sprintf("faultproxy: %v", err))
+	}
+	p.CAFile = filepath.Join(dir, "ca.pem")
+	go p.srv.ServeTLS(p.ln, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	return p
+}
+
+func newProxy(target string) *Proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("faultproxy: listening: %v", err))
 	}
 	p := &Proxy{
+		ln:      ln,
 		Addr:    ln.Addr().String(),
 		target:  target,
 		closing: make(chan struct{}),
 		// No proxy from the environment: the upstream is on loopback.
 		upstream: &http.Transport{MaxIdleConnsPerHost: 100, IdleConnTimeout: 30 * time.Second},
 	}
-	up := &url.URL{Scheme: "http", Host: target}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(up)
-			r.Out.Host = target
+			to := p.upstreamFor(r.In.URL.Path)
+			r.SetURL(&url.URL{Scheme: "http", Host: to})
+			r.Out.Host = to
+			// Answers name the proxy as the client named it.
+			r.Out = r.Out.WithContext(context.WithValue(r.Out.Context(), inboundHostKey{}, r.In.Host))
 			p.substitute(r)
 		},
 		Transport:      p.upstream,
@@ -103,10 +140,17 @@ func Start(target string) *Proxy {
 		Handler:           p.handler(rp),
 		ErrorLog:          log.New(io.Discard, "", 0),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				p.conns.Add(1)
+			}
+		},
 	}
-	go p.srv.Serve(ln)
 	return p
 }
+
+// Conns is how many connections clients opened to the proxy.
+func (p *Proxy) Conns() int { return int(p.conns.Load()) }
 
 // StartHostile starts a proxy whose manifest HEAD and GET requests head and
 // get answer (see Answer), in front of an empty in-process registry of its
@@ -120,6 +164,45 @@ func StartHostile(tb testing.TB, head, get http.HandlerFunc) *Proxy {
 	return p
 }
 
+// Route sends the requests whose path starts with prefix to target, the
+// host:port of another plain-HTTP server, instead of the registry: a token
+// server behind the registry's address, as Harbor serves /service/token.
+// Latency, faults and counts apply to them as to the rest.
+func (p *Proxy) Route(prefix, target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.routes == nil {
+		p.routes = map[string]string{}
+	}
+	p.routes[prefix] = target
+}
+
+func (p *Proxy) upstreamFor(path string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for prefix, to := range p.routes {
+		if strings.HasPrefix(path, prefix) {
+			return to
+		}
+	}
+	return p.target
+}
+
+// SetHeader adds a header to every answer, forwarded or faulted, as a
+// registry's rate-limit headers; an empty value removes it again.
+func (p *Proxy) SetHeader(name, value string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.headers == nil {
+		p.headers = http.Header{}
+	}
+	if value == "" {
+		p.headers.Del(name)
+		return
+	}
+	p.headers.Set(name, value)
+}
+
 // Close stops the proxy, ends stalled requests and closes every connection.
 func (p *Proxy) Close() {
 	p.once.Do(func() {
@@ -128,6 +211,9 @@ func (p *Proxy) Close() {
 		p.srv.Close()
 		close(p.closing)
 		p.upstream.CloseIdleConnections()
+		if p.dir != "" {
+			os.RemoveAll(p.dir)
+		}
 	})
 }
 
@@ -223,6 +309,10 @@ func (p *Proxy) take(r *http.Request) (f fault, ok bool, latency time.Duration, 
 	return f, true, p.latency, answer
 }
 
+// inboundHostKey carries, on an upstream request, the Host the client
+// sent the proxy.
+type inboundHostKey struct{}
+
 // relabelKey marks an upstream request for a substitute manifest with the
 // digest its answer is to claim.
 type relabelKey struct{}
@@ -264,6 +354,11 @@ func (p *Proxy) handler(next http.Handler) http.Handler {
 		}
 		switch f.kind {
 		case failStatus:
+			p.mu.Lock()
+			for k, vs := range p.headers {
+				w.Header()[k] = vs
+			}
+			p.mu.Unlock()
 			writeError(w, r, f.status, f.retryAfter)
 		case resetConn:
 			resetConnection(w)
@@ -316,26 +411,40 @@ func resetConnection(w http.ResponseWriter) {
 	conn.Close()
 }
 
-// modifyResponse makes upstream URLs in headers name the proxy, so clients
-// keep talking to it, labels a substitute manifest with the digest asked
-// for, and strips the digest header when asked.
+// modifyResponse makes upstream URLs in headers (Location, the realm of
+// a WWW-Authenticate challenge) name the proxy as the client named it, so
+// clients keep talking to it, labels a substitute manifest with the digest
+// asked for, strips the digest header when asked, and adds the headers set.
 func (p *Proxy) modifyResponse(resp *http.Response) error {
-	if d, ok := resp.Request.Context().Value(relabelKey{}).(string); ok {
+	ctx := resp.Request.Context()
+	if d, ok := ctx.Value(relabelKey{}).(string); ok {
 		resp.Header.Set("Docker-Content-Digest", d)
+	}
+	self, _ := ctx.Value(inboundHostKey{}).(string)
+	if self == "" {
+		self = p.Addr
 	}
 	for _, k := range []string{"Location", "Content-Location"} {
 		if v := resp.Header.Get(k); v != "" {
-			resp.Header.Set(k, p.rewriteURL(v))
+			resp.Header.Set(k, p.rewriteURL(v, self))
 		}
 	}
 	if vs := resp.Header.Values("Www-Authenticate"); len(vs) > 0 {
+		scheme := "http" // the realm is served as the proxy serves the rest
+		if p.CAFile != "" {
+			scheme = "https"
+		}
 		resp.Header.Del("Www-Authenticate")
 		for _, v := range vs {
-			resp.Header.Add("Www-Authenticate", strings.ReplaceAll(v, "://"+p.target, "://"+p.Addr))
+			v = strings.ReplaceAll(v, "http://"+p.target, scheme+"://"+self)
+			resp.Header.Add("Www-Authenticate", strings.ReplaceAll(v, "://"+p.target, "://"+self))
 		}
 	}
 	p.mu.Lock()
 	strip := p.strip
+	for k, vs := range p.headers {
+		resp.Header[k] = vs
+	}
 	p.mu.Unlock()
 	if strip {
 		resp.Header.Del("Docker-Content-Digest")
@@ -343,11 +452,11 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-func (p *Proxy) rewriteURL(v string) string {
+func (p *Proxy) rewriteURL(v, self string) string {
 	u, err := url.Parse(v)
 	if err != nil || u.Host != p.target {
 		return v // relative, or elsewhere (a CDN): leave it
 	}
-	u.Host = p.Addr
+	u.Host = self
 	return u.String()
 }

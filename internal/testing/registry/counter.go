@@ -22,6 +22,7 @@ type Request struct {
 	Method    string
 	Path      string
 	UserAgent string
+	Auth      string // the scheme of its Authorization header (Basic, Bearer); "" without; never the credential
 }
 
 // Count records one request.
@@ -34,7 +35,8 @@ func (c *Counter) Count(req *http.Request) {
 	kind := Kind(req)
 	c.counts[kind]++
 	c.counts["total"]++
-	c.requests = append(c.requests, Request{Kind: kind, Method: req.Method, Path: req.URL.Path, UserAgent: req.UserAgent()})
+	auth, _, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+	c.requests = append(c.requests, Request{Kind: kind, Method: req.Method, Path: req.URL.Path, UserAgent: req.UserAgent(), Auth: auth})
 }
 
 // Requests returns the requests counted since the last ResetCounts, in
@@ -62,7 +64,8 @@ func (c *Counter) ResetCounts() {
 }
 
 // Kind classifies a registry request: ping, head (manifest), get (manifest),
-// blob, or other (tokens, catalog).
+// blob, token (a path ending in /token: /token, /service/token), or other
+// (catalog, uploads).
 func Kind(req *http.Request) string {
 	p := req.URL.Path
 	switch {
@@ -74,6 +77,8 @@ func Kind(req *http.Request) string {
 		return "get"
 	case strings.Contains(p, "/blobs/"):
 		return "blob"
+	case strings.HasSuffix(p, "/token"):
+		return "token"
 	}
 	return "other"
 }

@@ -11,7 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -30,16 +34,30 @@ type Registry struct {
 // Option configures a registry Start starts.
 type Option func(*settings)
 
-type settings struct{ tokens bool }
+type settings struct{ tokens *TokenPolicy }
 
 // WithTokenAuth makes the registry ask for a bearer token, as Docker Hub
 // and most public registries do: a request without one is answered 401
 // with a challenge naming the registry's own /token endpoint, which gives
-// a token to anyone who asks.
-func WithTokenAuth() Option { return func(s *settings) { s.tokens = true } }
+// anyone who asks a token for every repository asked.
+func WithTokenAuth() Option { return WithTokens(TokenPolicy{}) }
 
-// token is the one bearer token WithTokenAuth's /token hands out.
-const token = "testregistry-token"
+// WithTokens is WithTokenAuth with tokens that p says more of. Its tokens
+// are opaque strings, not JWTs: a client learns what one grants only by
+// using it.
+func WithTokens(p TokenPolicy) Option { return func(s *settings) { s.tokens = &p } }
+
+// TokenPolicy says what the /token endpoint of a registry grants.
+type TokenPolicy struct {
+	// FirstScopeOnly grants only the first repository a token request
+	// asks for, as some token servers do.
+	FirstScopeOnly bool
+	// Lifetime is how long a token works once issued; 0 is for ever.
+	Lifetime time.Duration
+	// ExpiresIn is the expires_in the token response reports, in
+	// seconds; 0 leaves it out.
+	ExpiresIn int
+}
 
 // Start starts a registry on a free loopback port.
 func Start(opts ...Option) *Registry {
@@ -49,8 +67,8 @@ func Start(opts ...Option) *Registry {
 	}
 	r := &Registry{}
 	var inner http.Handler = ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	if set.tokens {
-		inner = tokenAuth(inner)
+	if set.tokens != nil {
+		inner = (&tokenAuth{policy: *set.tokens, next: inner, issued: map[string]issued{}}).handler()
 	}
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !r.paused.Load() {
@@ -62,24 +80,99 @@ func Start(opts ...Option) *Registry {
 	return r
 }
 
-// tokenAuth serves /token and lets through only requests bearing its token.
-func tokenAuth(next http.Handler) http.Handler {
+// tokenAuth serves /token and lets through only requests bearing a token
+// that grants their repository and has not expired.
+type tokenAuth struct {
+	policy TokenPolicy
+	next   http.Handler
+
+	mu     sync.Mutex
+	n      int
+	issued map[string]issued
+}
+
+type issued struct {
+	repos   map[string]bool
+	expires time.Time // zero: never
+}
+
+// repoPath is the repository of a /v2/NAME/(manifests|blobs|tags)/... path.
+var repoPath = regexp.MustCompile(`^/v2/(.+)/(?:manifests|blobs|tags)/`)
+
+func (a *tokenAuth) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/token" {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"token":%q,"access_token":%q,"expires_in":300}`, token, token)
+			a.token(w, req)
 			return
 		}
-		if req.Header.Get("Authorization") != "Bearer "+token {
-			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
-			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="http://%s/token",service="testregistry"`, req.Host))
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+		repo := ""
+		if m := repoPath.FindStringSubmatch(req.URL.Path); m != nil {
+			repo = m[1]
+		}
+		bearer, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		a.mu.Lock()
+		tok, ok := a.issued[bearer]
+		a.mu.Unlock()
+		problem := ""
+		switch {
+		case !ok:
+			problem = "" // no token, or none of ours: only the challenge
+		case !tok.expires.IsZero() && time.Now().After(tok.expires):
+			problem = "invalid_token"
+		case repo != "" && !tok.repos[repo]:
+			problem = "insufficient_scope"
+		default:
+			a.next.ServeHTTP(w, req)
 			return
 		}
-		next.ServeHTTP(w, req)
+		challenge := fmt.Sprintf(`Bearer realm="http://%s/token",service="testregistry"`, req.Host)
+		if repo != "" {
+			challenge += fmt.Sprintf(`,scope="repository:%s:pull"`, repo)
+		}
+		if problem != "" {
+			challenge += fmt.Sprintf(`,error=%q`, problem)
+		}
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		w.Header().Set("WWW-Authenticate", challenge)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
 	})
+}
+
+// token issues a token for the repositories of the request's scope
+// parameters (repository:NAME:ACTIONS), as the policy allows.
+func (a *tokenAuth) token(w http.ResponseWriter, req *http.Request) {
+	tok := issued{repos: map[string]bool{}}
+	for _, scope := range req.URL.Query()["scope"] {
+		for _, s := range strings.Fields(scope) {
+			parts := strings.Split(s, ":")
+			if len(parts) < 3 || parts[0] != "repository" {
+				continue
+			}
+			tok.repos[strings.Join(parts[1:len(parts)-1], ":")] = true
+			if a.policy.FirstScopeOnly {
+				break
+			}
+		}
+		if a.policy.FirstScopeOnly && len(tok.repos) > 0 {
+			break
+		}
+	}
+	if a.policy.Lifetime > 0 {
+		tok.expires = time.Now().Add(a.policy.Lifetime)
+	}
+	a.mu.Lock()
+	a.n++
+	name := fmt.Sprintf("testregistry-token-%d", a.n)
+	a.issued[name] = tok
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if a.policy.ExpiresIn > 0 {
+		fmt.Fprintf(w, `{"token":%q,"expires_in":%d}`, name, a.policy.ExpiresIn)
+		return
+	}
+	fmt.Fprintf(w, `{"token":%q}`, name)
 }
 
 // Close stops the registry; later requests to Addr are refused.

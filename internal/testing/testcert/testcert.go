@@ -1,4 +1,7 @@
-package distribution
+// Package testcert is test support: a throwaway CA and a server
+// certificate it signs, for test servers that speak TLS (the Distribution
+// process, the fault proxy).
+package testcert
 
 import (
 	"crypto/ecdsa"
@@ -14,9 +17,10 @@ import (
 	"time"
 )
 
-// writeTLSFiles writes ca.pem, and cert.pem and key.pem for 127.0.0.1, ::1
-// and localhost signed by it, into dir. It returns a pool holding the CA.
-func writeTLSFiles(dir string) (*x509.CertPool, error) {
+// Write writes ca.pem, and cert.pem and key.pem for 127.0.0.1, ::1,
+// localhost and hosts signed by it, into dir. It returns a pool holding
+// the CA.
+func Write(dir string, hosts ...string) (*x509.CertPool, error) {
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -53,6 +57,11 @@ func writeTLSFiles(dir string) (*x509.CertPool, error) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:     []string{"localhost"},
+	}
+	for _, h := range hosts {
+		if h != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
