@@ -64,7 +64,7 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
 		},
-		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), lsCommand(), pinCommand(), unpinCommand()},
+		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), composeCommand(), lsCommand(), pinCommand(), unpinCommand()},
 	}
 }
 

@@ -1,0 +1,425 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/imglock/imglock/internal/compose"
+	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/dockerfile"
+	"github.com/imglock/imglock/lock"
+)
+
+// ComposeMode is how pins reach the builds docker compose runs. Service
+// images and image volumes are pinned the same way in every mode: the
+// override file sets them to REPO:TAG@DIGEST.
+type ComposeMode string
+
+const (
+	// ComposePolicy gives the builds a source policy
+	// (EXPERIMENTAL_BUILDKIT_SOURCE_POLICY, which bake reads) that converts
+	// each locked image to its digest and denies every other image:
+	// BuildKit 0.12 and later, through bake. BuildKit 0.8 ignores it
+	// without a word.
+	ComposePolicy ComposeMode = "policy"
+	// ComposeContexts sets build.additional_contexts, a named context per
+	// image: BuildKit 0.10 and later (0.8 refuses them, and so does the
+	// classic builder).
+	ComposeContexts ComposeMode = "contexts"
+	// ComposeInline sets build.dockerfile_inline to the Dockerfile with its
+	// references pinned: any BuildKit, Docker 20.10's 0.8 included.
+	ComposeInline ComposeMode = "inline"
+	// ComposeFile sets build.dockerfile to a pinned copy of the Dockerfile
+	// outside the context: the classic builder, which ignores
+	// dockerfile_inline without a word. (Bake refuses a Dockerfile outside
+	// the context unless given --allow=fs.read.)
+	ComposeFile ComposeMode = "file"
+)
+
+// policiesSince is the first BuildKit release that applies source policies
+// to builds.
+var policiesSince = [2]int{0, 12}
+
+// DetectCompose picks the mode the builder of the builds docker compose
+// runs supports: the classic builder when DOCKER_BUILDKIT says so, else
+// by the BuildKit version of the buildx builder (the build's --builder, or
+// BUILDX_BUILDER, or the current one). A source policy reaches the builds
+// only through bake, which docker compose uses unless COMPOSE_BAKE is
+// false.
+func DetectCompose(ctx context.Context, env []string, inv *ComposeInvocation) ComposeMode {
+	lookup := func(k string) string {
+		for _, kv := range slices.Backward(env) {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if on, err := strconv.ParseBool(lookup("DOCKER_BUILDKIT")); err == nil && !on {
+		return ComposeFile
+	}
+	args := []string{"buildx", "inspect"}
+	if b := inv.builder(); b != "" {
+		args = append(args, "--builder", b)
+	}
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return ComposeInline
+	}
+	v, ok := buildkitVersion(out)
+	bake, err := strconv.ParseBool(lookup("COMPOSE_BAKE"))
+	bake = bake || err != nil
+	switch {
+	case !ok:
+		return ComposeInline
+	case !less(v, policiesSince) && bake:
+		return ComposePolicy
+	case !less(v, namedContextsSince):
+		return ComposeContexts
+	}
+	return ComposeInline
+}
+
+// ComposePlan is the exact docker compose command, with the files it
+// reads that imglock writes: the override file, the source policy, and
+// pinned Dockerfiles.
+type ComposePlan struct {
+	Mode  ComposeMode
+	Argv  []string
+	Env   []string          // added to the environment of docker compose
+	Files map[string][]byte // written before it runs, by path
+	// OverridePath is the override file among Files.
+	OverridePath string
+	Pins         int       // references pinned
+	Notes        diag.List // references left as they are, and why
+}
+
+// ComposeBuild is a build section with what it pulls.
+type ComposeBuild struct {
+	compose.Build
+	Dockerfile []byte // its content, as read from Build.Dockerfile or inline
+	Name       string // the Dockerfile as messages name it
+	Refs       []dockerfile.Reference
+	Stages     []string
+}
+
+// NewComposePlan builds the docker compose command that runs inv with
+// every image of the project p pinned from the lock f (named lockName in
+// messages): files are the compose files, in the order docker compose
+// reads them, images what p pulls by name and builds what its builds pull.
+// The files imglock writes go in dir. A reference the lock does not have
+// stops the run before it starts (a diag.Mismatch for each).
+func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Image, builds []ComposeBuild, f *lock.File, lockName string, mode ComposeMode, dir string) (ComposePlan, error) {
+	plan := ComposePlan{Mode: mode, Files: map[string][]byte{}, OverridePath: filepath.Join(dir, "compose.imglock.yaml")}
+	digest := func(r dockerfile.Reference) string {
+		d, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
+		return d
+	}
+	var missing diag.List
+	check := func(r dockerfile.Reference) {
+		if r.Image.Digest == "" && digest(r) == "" {
+			missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Expanded, lockName)
+		}
+	}
+	for _, img := range images {
+		check(img.Reference)
+	}
+	for _, b := range builds {
+		for _, r := range b.Refs {
+			check(r)
+		}
+	}
+	if len(missing) > 0 {
+		missing.Sort()
+		return ComposePlan{}, missing
+	}
+	pinned := func(r dockerfile.Reference) string { return r.Image.WithDigest(digest(r)).String() }
+
+	services := map[string]*serviceOverride{}
+	service := func(name string) *serviceOverride {
+		if services[name] == nil {
+			services[name] = &serviceOverride{}
+		}
+		return services[name]
+	}
+	building := map[string]bool{}
+	for _, b := range builds {
+		building[b.Service] = true
+	}
+	for _, img := range images {
+		if img.Image.Digest != "" {
+			continue
+		}
+		switch {
+		case img.Kind == compose.KindVolume:
+			service(img.Service).volumes = append(service(img.Service).volumes, volumeOverride{source: pinned(img.Reference), target: img.Target})
+		case building[img.Service]:
+			// The image names what the build is tagged as, too.
+			plan.Notes.Add(diag.Note, img.File, img.Line, "%s is not pinned: service %s also builds it, and a digest cannot name what it builds", img.Expanded, img.Service)
+			continue
+		default:
+			service(img.Service).image = pinned(img.Reference)
+		}
+		plan.Pins++
+	}
+
+	var policy []dockerfile.Reference
+	for _, b := range builds {
+		if mode == ComposePolicy {
+			for _, r := range b.Refs {
+				if r.Image.Digest == "" {
+					plan.Pins++
+				}
+				policy = append(policy, r)
+			}
+			continue
+		}
+		bo, pins, err := buildPins(b, pinned, mode)
+		if err != nil {
+			return ComposePlan{}, err
+		}
+		plan.Pins += pins
+		if bo.rewritten != nil && mode == ComposeFile {
+			path := filepath.Join(dir, b.Service+".Dockerfile")
+			plan.Files[path] = bo.rewritten
+			bo.file = path
+		}
+		if !bo.empty() {
+			service(b.Service).build = bo
+		}
+	}
+
+	override, err := marshalOverride(services)
+	if err != nil {
+		return ComposePlan{}, err
+	}
+	plan.Files[plan.OverridePath] = override
+	if mode == ComposePolicy {
+		data, err := sourcePolicy(policy, pinned)
+		if err != nil {
+			return ComposePlan{}, err
+		}
+		path := filepath.Join(dir, "policy.json")
+		plan.Files[path] = data
+		plan.Env = append(plan.Env, "EXPERIMENTAL_BUILDKIT_SOURCE_POLICY="+path)
+	}
+
+	plan.Argv = append([]string{"docker", "compose"}, inv.Global...)
+	if len(inv.Files) == 0 {
+		// Another -f turns discovery off: name what it found.
+		for _, f := range files {
+			plan.Argv = append(plan.Argv, "-f", f)
+		}
+	}
+	plan.Argv = append(plan.Argv, "-f", plan.OverridePath, inv.Command)
+	plan.Argv = append(plan.Argv, inv.CommandArgs...)
+	return plan, nil
+}
+
+// serviceOverride is what the override file sets for one service.
+type serviceOverride struct {
+	image   string
+	volumes []volumeOverride
+	build   *buildOverride
+}
+
+type volumeOverride struct{ source, target string }
+
+// buildOverride is what the override file sets in a build section.
+type buildOverride struct {
+	args      map[string]string
+	contexts  map[string]string
+	rewritten []byte // the Dockerfile with references pinned, when some are
+	file      string // where it is written, in ComposeFile mode
+	inline    bool   // the build wrote its Dockerfile inline
+}
+
+func (b *buildOverride) empty() bool {
+	return len(b.args) == 0 && len(b.contexts) == 0 && b.rewritten == nil
+}
+
+// buildPins decides how each reference of a build is pinned, as NewPlan
+// does for docker build: the frontend through BUILDKIT_SYNTAX, a global
+// ARG that is the whole reference through its build arg, an image context
+// of the compose file by its own entry, and the rest by a named context
+// (ComposeContexts, never keyed by a stage name) or by rewriting the
+// Dockerfile.
+func buildPins(b ComposeBuild, pinned func(dockerfile.Reference) string, mode ComposeMode) (*buildOverride, int, error) {
+	bo := &buildOverride{args: map[string]string{}, contexts: map[string]string{}, inline: b.Inline != ""}
+	argValues := map[string]map[string]bool{}
+	for _, r := range b.Refs {
+		if a := singleArg(r); a != "" && r.Image.Digest == "" {
+			if argValues[a] == nil {
+				argValues[a] = map[string]bool{}
+			}
+			argValues[a][r.Image.String()] = true
+		}
+	}
+	var rewrites []dockerfile.Replacement
+	pins := 0
+	for _, r := range b.Refs {
+		if r.Image.Digest != "" {
+			continue
+		}
+		pins++
+		key := r.Image.Familiar()
+		switch a := singleArg(r); {
+		case r.Kind == compose.KindContext:
+			name := contextName(b.Build, r)
+			bo.contexts[name] = compose.ImagePrefix + pinned(r)
+		case r.Kind == dockerfile.KindSyntax:
+			bo.args["BUILDKIT_SYNTAX"] = pinned(r)
+		case a != "" && len(argValues[a]) == 1:
+			bo.args[a] = pinned(r)
+		case mode == ComposeContexts && !isStage(key, b.Stages):
+			bo.contexts[key] = compose.ImagePrefix + pinned(r)
+		case r.Written != r.Expanded:
+			return nil, 0, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes named contexts (BuildKit 0.10 or later)", r.Written, r.Expanded)
+		default:
+			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned(r)})
+		}
+	}
+	if len(rewrites) > 0 {
+		out, err := dockerfile.Rewrite(b.Name, b.Dockerfile, rewrites)
+		if err != nil {
+			return nil, 0, err
+		}
+		bo.rewritten = out
+	}
+	return bo, pins, nil
+}
+
+// contextName is the additional context that gives reference r.
+func contextName(b compose.Build, r dockerfile.Reference) string {
+	for _, name := range slices.Sorted(maps.Keys(b.Contexts)) {
+		if c := b.Contexts[name]; c.Line == r.Line && strings.TrimPrefix(c.Value, compose.ImagePrefix) == r.Expanded {
+			return name
+		}
+	}
+	return r.Image.Familiar()
+}
+
+// sourcePolicy is the policy that makes BuildKit pull each reference by
+// its digest and nothing else by name: rules apply in order, the last
+// match deciding, and a converted source is evaluated again.
+func sourcePolicy(refs []dockerfile.Reference, pinned func(dockerfile.Reference) string) ([]byte, error) {
+	p := &spb.Policy{Version: 1, Rules: []*spb.Rule{{
+		Action:   spb.PolicyAction_DENY,
+		Selector: &spb.Selector{Identifier: compose.ImagePrefix + "*", MatchType: spb.MatchType_WILDCARD},
+	}}}
+	seen := map[string]bool{}
+	for _, r := range refs {
+		from, to := compose.ImagePrefix+r.Image.String(), compose.ImagePrefix+r.Image.String()
+		if r.Image.Digest == "" {
+			to = compose.ImagePrefix + pinned(r)
+		}
+		if seen[from] {
+			continue
+		}
+		seen[from] = true
+		if from != to {
+			p.Rules = append(p.Rules, &spb.Rule{
+				Action:   spb.PolicyAction_CONVERT,
+				Selector: &spb.Selector{Identifier: from, MatchType: spb.MatchType_EXACT},
+				Updates:  &spb.Update{Identifier: to},
+			})
+		}
+		p.Rules = append(p.Rules, &spb.Rule{
+			Action:   spb.PolicyAction_ALLOW,
+			Selector: &spb.Selector{Identifier: to, MatchType: spb.MatchType_EXACT},
+		})
+	}
+	return json.MarshalIndent(p, "", "  ")
+}
+
+// marshalOverride writes the override file. docker compose interpolates
+// it like any compose file: every $ is doubled.
+func marshalOverride(services map[string]*serviceOverride) ([]byte, error) {
+	str := func(s string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.ReplaceAll(s, "$", "$$")}
+	}
+	mapping := func(pairs ...*yaml.Node) *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Content: pairs} }
+	stringMap := func(m map[string]string) *yaml.Node {
+		n := mapping()
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			n.Content = append(n.Content, str(k), str(m[k]))
+		}
+		return n
+	}
+	svcs := mapping()
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		s := services[name]
+		n := mapping()
+		if s.image != "" {
+			n.Content = append(n.Content, str("image"), str(s.image))
+		}
+		if len(s.volumes) > 0 {
+			vols := &yaml.Node{Kind: yaml.SequenceNode}
+			for _, v := range s.volumes {
+				vols.Content = append(vols.Content, mapping(str("type"), str("image"), str("source"), str(v.source), str("target"), str(v.target)))
+			}
+			n.Content = append(n.Content, str("volumes"), vols)
+		}
+		if b := s.build; b != nil {
+			bn := mapping()
+			if len(b.args) > 0 {
+				bn.Content = append(bn.Content, str("args"), stringMap(b.args))
+			}
+			if len(b.contexts) > 0 {
+				bn.Content = append(bn.Content, str("additional_contexts"), stringMap(b.contexts))
+			}
+			reset := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!reset", Value: "null"}
+			switch {
+			case b.file != "":
+				bn.Content = append(bn.Content, str("dockerfile"), str(b.file))
+				if b.inline {
+					bn.Content = append(bn.Content, str("dockerfile_inline"), reset)
+				}
+			case b.rewritten != nil:
+				inline := str(string(b.rewritten))
+				inline.Style = yaml.LiteralStyle
+				if !b.inline {
+					bn.Content = append(bn.Content, str("dockerfile"), reset)
+				}
+				bn.Content = append(bn.Content, str("dockerfile_inline"), inline)
+			}
+			n.Content = append(n.Content, str("build"), bn)
+		}
+		svcs.Content = append(svcs.Content, str(name), n)
+	}
+	var out bytes.Buffer
+	out.WriteString("# Written by imglock compose: every image pinned from images.lock.\n")
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(mapping(str("services"), svcs)); err != nil {
+		return nil, fmt.Errorf("writing the override file: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("writing the override file: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// WriteFiles writes the plan's files; the caller removes their directory.
+func (p ComposePlan) WriteFiles() error {
+	for _, path := range slices.Sorted(maps.Keys(p.Files)) {
+		if err := os.WriteFile(path, p.Files[path], 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
