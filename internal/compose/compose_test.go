@@ -364,9 +364,20 @@ func TestBuildPulls(t *testing.T) {
 			}
 		})
 	}
+	// Explicit platforms are recorded, except for what runs on the machine
+	// that builds.
+	cross, err := dockerfile.Parse("Dockerfile", []byte("# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM rust:1.64 AS build\nFROM scratch\nCOPY --from=build / /\nCOPY --from=busybox:1 / /\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := Build{Platforms: []string{"wasi/wasm"}}.Pulls(cross, nil)
+	if got, want := formatPulls(refs), "Dockerfile:1 syntax docker/dockerfile:1 \nDockerfile:2 from rust:1.64 \nDockerfile:5 copy-from busybox:1 wasi/wasm"; got != want {
+		t.Errorf("cross-platform build\n got:\n%s\nwant:\n%s", got, want)
+	}
+
 	// The context's reference is at its line, written as written there.
 	b := Build{Target: "tools", Contexts: map[string]Context{"golang:1.26": {Value: "docker-image://golang:1.26-alpine", Written: "docker-image://golang:${GO}-alpine", File: "compose.yaml", Line: 9}}}
-	refs, _ := b.Pulls(f, []string{dockerfile.DefaultPlatform})
+	refs, _ = b.Pulls(f, []string{dockerfile.DefaultPlatform})
 	if len(refs) != 1 || refs[0].File != "compose.yaml" || refs[0].Line != 9 || refs[0].Kind != KindContext || refs[0].Written != "golang:${GO}-alpine" {
 		t.Errorf("context reference: %+v", refs)
 	}

@@ -46,6 +46,17 @@ func (b Build) Pulls(f *dockerfile.File, platforms []string) ([]dockerfile.Refer
 		builds = append(builds, dockerfile.Build{Platform: pl, BuildArgs: b.Args})
 	}
 	refs, problems := f.Pulls(builds, []string{b.Target})
+	if len(b.Platforms) > 0 {
+		// The frontend, and a FROM --platform=$BUILDPLATFORM, run on the
+		// machine that builds, whatever the platforms built for (a
+		// wasi/wasm build compiles on linux/amd64): those are not the
+		// platforms the image is pulled for.
+		for i, r := range refs {
+			if r.Kind == dockerfile.KindSyntax || strings.Contains(r.Platform, "$BUILD") || strings.Contains(r.Platform, "${BUILD") {
+				refs[i].Platforms = nil
+			}
+		}
+	}
 	if b.Inline != "" {
 		// Lines of the inline Dockerfile are lines of the compose file.
 		shift := max(b.InlineLine, 1) - 1
