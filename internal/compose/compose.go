@@ -14,6 +14,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -256,33 +257,33 @@ func envMap(environ []string) map[string]string {
 // Group makes compose projects of the files discovery found (slash paths
 // relative to root), as docker compose finds them in each directory: the
 // first of discover.ComposeFileNames there, then the first override file.
-// Any other file (one an include pattern named) is a project of its own.
-// A second candidate is a warning: docker compose reads only the first.
+// Any other file (one an include pattern named) is a layer that docker
+// compose reads with -f: on top of the project of its directory, as in
+// docker compose -f compose.yaml -f compose.full.yaml, or alone where the
+// directory has none. A second candidate is a warning: docker compose
+// reads only the first.
 func Group(root string, found []string) ([][]string, diag.List) {
 	byDir := map[string][]string{}
-	var dirs []string
-	var projects [][]string
+	var dirs, layers []string
 	for _, f := range found {
 		if !discover.IsComposeFile(f) {
-			projects = append(projects, []string{f})
+			layers = append(layers, f)
 			continue
 		}
-		d := filepath.ToSlash(filepath.Dir(filepath.FromSlash(f)))
+		d := path.Dir(f)
 		if _, ok := byDir[d]; !ok {
 			dirs = append(dirs, d)
 		}
 		byDir[d] = append(byDir[d], f)
 	}
 	var warnings diag.List
+	var projects [][]string
+	base := map[string][]string{} // the project of each directory
 	for _, d := range dirs {
 		first := func(names []string) (string, []string) {
 			var have []string
 			for _, n := range names {
-				p := n
-				if d != "." {
-					p = d + "/" + n
-				}
-				if slices.Contains(byDir[d], p) {
+				if p := path.Join(d, n); slices.Contains(byDir[d], p) {
 					have = append(have, p)
 				}
 			}
@@ -294,12 +295,11 @@ func Group(root string, found []string) ([][]string, diag.List) {
 		main, others := first(discover.ComposeFileNames)
 		override, moreOverrides := first(discover.ComposeOverrideFileNames)
 		name := func(rel string) string { return filepath.ToSlash(filepath.Join(root, rel)) }
-		for _, o := range append(others, moreOverrides...) {
-			reads := main
-			if slices.Contains(moreOverrides, o) {
-				reads = override
-			}
-			warnings.Add(diag.Warning, name(o), 0, "not read: docker compose reads %s in this directory, not this file", filepath.Base(reads))
+		for _, o := range others {
+			warnings.Add(diag.Warning, name(o), 0, "not read: docker compose reads %s in this directory, not this file", path.Base(main))
+		}
+		for _, o := range moreOverrides {
+			warnings.Add(diag.Warning, name(o), 0, "not read: docker compose reads %s in this directory, not this file", path.Base(override))
 		}
 		if main == "" {
 			continue // an override alone is no project
@@ -308,7 +308,11 @@ func Group(root string, found []string) ([][]string, diag.List) {
 		if override != "" {
 			files = append(files, override)
 		}
+		base[d] = files
 		projects = append(projects, files)
+	}
+	for _, l := range layers {
+		projects = append(projects, append(slices.Clone(base[path.Dir(l)]), l))
 	}
 	return projects, warnings
 }

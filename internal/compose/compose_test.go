@@ -405,6 +405,7 @@ func TestInlineBuild(t *testing.T) {
 
 func TestGroup(t *testing.T) {
 	projects, warnings := Group("repo", []string{
+		"compose.full.yaml",
 		"compose.override.yaml",
 		"compose.yaml",
 		"deploy/docker-compose.prod.yml",
@@ -415,9 +416,10 @@ func TestGroup(t *testing.T) {
 		"lonely/compose.override.yaml",
 	})
 	want := [][]string{
-		{"deploy/docker-compose.prod.yml"},
 		{"compose.yaml", "compose.override.yaml"},
 		{"legacy/compose.yml", "legacy/compose.override.yml"},
+		{"compose.yaml", "compose.override.yaml", "compose.full.yaml"},
+		{"deploy/docker-compose.prod.yml"},
 	}
 	if fmt.Sprint(projects) != fmt.Sprint(want) {
 		t.Errorf("Group\n got %q\nwant %q", projects, want)

@@ -12,6 +12,7 @@ import (
 	"github.com/imglock/imglock/internal/compose"
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/dockerfile"
 )
 
@@ -45,12 +46,49 @@ func (p *Project) scanCompose(found []string) composeScan {
 		return filepath.ToSlash(joinRoot(p.Root, rel))
 	}
 	environ := os.Environ()
+	type load struct {
+		files    []string // absolute
+		settings config.ComposeSettings
+		stack    bool // the files of a [[compose]] on top of a project
+	}
+	var loads []load
+	stacked := map[string]bool{} // files a stack reads
 	for _, files := range projects {
 		settings := p.Config.ForCompose(files[0])
 		var abs []string
 		for _, f := range files {
 			abs = append(abs, filepath.Join(absRoot, filepath.FromSlash(f)))
 		}
+		loads = append(loads, load{abs, settings, false})
+		// The files [[compose]] names go on top of the project docker
+		// compose finds, read as well as it.
+		if len(settings.Files) == 0 || !discover.IsComposeFile(files[len(files)-1]) {
+			continue
+		}
+		layered := slices.Clone(abs)
+		for _, f := range settings.Files {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(filepath.Dir(abs[0]), filepath.FromSlash(f))
+			}
+			if _, err := os.Stat(f); err != nil {
+				out.problems.Add(diag.Input, p.configName(), settings.Line, "files of [[compose]] for %s: %v", files[0], err)
+				layered = nil
+				break
+			}
+			layered = append(layered, f)
+		}
+		if layered != nil {
+			loads = append(loads, load{layered, settings, true})
+			for _, f := range layered[len(abs):] {
+				stacked[f] = true
+			}
+		}
+	}
+	// A layer a stack reads is read there only: alone on its project it
+	// may lack what other layers of the stack define.
+	loads = slices.DeleteFunc(loads, func(l load) bool { return !l.stack && stacked[l.files[len(l.files)-1]] })
+	for _, l := range loads {
+		abs, settings := l.files, l.settings
 		cp, err := compose.Load(context.Background(), compose.Options{
 			Files:    abs,
 			EnvFiles: settings.EnvFiles,
@@ -92,6 +130,14 @@ func (p *Project) scanCompose(found []string) composeScan {
 	}
 	out.refs = mergeCompose(out.refs)
 	return out
+}
+
+// configName is imglock.toml as messages name it.
+func (p *Project) configName() string {
+	if p.Config.File != "" {
+		return p.Config.File
+	}
+	return config.FileName
 }
 
 // inlineBuild evaluates a build whose Dockerfile is written in the compose
