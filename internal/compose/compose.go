@@ -125,8 +125,8 @@ type Context struct {
 	Written string
 }
 
-// loadMu serialises loads: compose-go records obsolete `version` keys in a
-// package variable without a lock.
+// loadMu serialises the loads that validate as compose-go does: it records
+// obsolete `version` keys in a package variable without a lock.
 var loadMu sync.Mutex
 
 // Load loads the compose project o names, as docker compose would. Errors
@@ -178,19 +178,22 @@ func Load(ctx context.Context, o Options) (*Project, error) {
 		profiles = []string{"*"}
 	}
 	var unset sync.Map // variables interpolation found without a value
-	load := func(consistency bool) (*types.Project, error) {
-		details := types.ConfigDetails{WorkingDir: dir, Environment: maps.Clone(env)}
+	details := func() types.ConfigDetails {
+		d := types.ConfigDetails{WorkingDir: dir, Environment: maps.Clone(env)}
 		for _, f := range files {
-			details.ConfigFiles = append(details.ConfigFiles, types.ConfigFile{Filename: f})
+			d.ConfigFiles = append(d.ConfigFiles, types.ConfigFile{Filename: f})
 		}
-		loadMu.Lock()
-		defer loadMu.Unlock()
-		return loader.LoadWithContext(ctx, details, func(opts *loader.Options) {
+		return d
+	}
+	options := func(validate, normalize, consistency bool) func(*loader.Options) {
+		return func(opts *loader.Options) {
 			opts.SetProjectName(loader.NormalizeProjectName(filepath.Base(dir)), false)
 			opts.Profiles = profiles
 			// The environment of the containers is not what is pulled, and
 			// an env_file left out of the repository must not fail a run.
 			opts.SkipResolveEnvironment = true
+			opts.SkipValidation = !validate
+			opts.SkipNormalization = !normalize
 			opts.SkipConsistencyCheck = !consistency
 			opts.Interpolate.Substitute = func(tmpl string, m template.Mapping) (string, error) {
 				return template.SubstituteWithOptions(tmpl, func(k string) (string, bool) {
@@ -201,7 +204,29 @@ func Load(ctx context.Context, o Options) (*Project, error) {
 					return v, ok
 				}, template.WithoutLogging)
 			}
-		})
+		}
+	}
+	// load is the loader as docker compose runs it. It compiles the
+	// compose schema for each file it validates, which costs more than the
+	// rest of the load, so a project is first loaded without validation
+	// and its merged model validated against the schema compiled once;
+	// only a project that fails that is loaded again as compose does, whose
+	// answer stands, with its words.
+	load := func(consistency bool) (*types.Project, error) {
+		project, err := loader.LoadWithContext(ctx, details(), options(false, true, consistency))
+		if err == nil {
+			var raw map[string]any
+			raw, err = loader.LoadModelWithContext(ctx, details(), options(false, false, false))
+			if err == nil {
+				err = validate(raw)
+			}
+		}
+		if err == nil {
+			return project, nil
+		}
+		loadMu.Lock()
+		defer loadMu.Unlock()
+		return loader.LoadWithContext(ctx, details(), options(true, true, consistency))
 	}
 	model, err := load(true)
 	if err != nil {

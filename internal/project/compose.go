@@ -7,7 +7,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/imglock/imglock/internal/compose"
 	"github.com/imglock/imglock/internal/config"
@@ -87,15 +89,32 @@ func (p *Project) scanCompose(found []string) composeScan {
 	// A layer a stack reads is read there only: alone on its project it
 	// may lack what other layers of the stack define.
 	loads = slices.DeleteFunc(loads, func(l load) bool { return !l.stack && stacked[l.files[len(l.files)-1]] })
-	for _, l := range loads {
-		abs, settings := l.files, l.settings
-		cp, err := compose.Load(context.Background(), compose.Options{
-			Files:    abs,
-			EnvFiles: settings.EnvFiles,
-			Profiles: settings.Profiles,
-			Environ:  environ,
-			Name:     name,
-		})
+	// Loaded in parallel, kept in order.
+	type loaded struct {
+		p   *compose.Project
+		err error
+	}
+	results := make([]loaded, len(loads))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, l := range loads {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cp, err := compose.Load(context.Background(), compose.Options{
+				Files:    l.files,
+				EnvFiles: l.settings.EnvFiles,
+				Profiles: l.settings.Profiles,
+				Environ:  environ,
+				Name:     name,
+			})
+			results[i] = loaded{cp, err}
+		}()
+	}
+	wg.Wait()
+	for i, l := range loads {
+		abs, cp, err := l.files, results[i].p, results[i].err
 		if err != nil {
 			list, rest := diag.Collect(err)
 			out.problems = append(out.problems, list...)
