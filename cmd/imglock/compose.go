@@ -181,8 +181,6 @@ func composeBuilds(p *compose.Project, name func(string) string) ([]build.Compos
 		case b.Remote != "":
 			continue // a warning of the project already
 		case b.Inline != "":
-			// Evaluated at its own lines, to be rewritten.
-			cb.Build.InlineLine = 1
 			cb.Name, cb.Dockerfile = b.InlineFile, []byte(b.Inline)
 		default:
 			data, err := os.ReadFile(b.Dockerfile)
@@ -192,7 +190,13 @@ func composeBuilds(p *compose.Project, name func(string) string) ([]build.Compos
 			}
 			cb.Name, cb.Dockerfile = name(b.Dockerfile), data
 		}
-		df, err := dockerfile.Parse(cb.Name, cb.Dockerfile)
+		var df *dockerfile.File
+		var err error
+		if b.Inline != "" {
+			df, err = b.ParseInline()
+		} else {
+			df, err = dockerfile.Parse(cb.Name, cb.Dockerfile)
+		}
 		if err != nil {
 			list, _ := diag.Collect(err)
 			problems = append(problems, list...)

@@ -290,6 +290,11 @@ func buildPins(b ComposeBuild, pinned func(dockerfile.Reference) string, mode Co
 		case r.Written != r.Expanded:
 			return nil, 0, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes named contexts (BuildKit 0.10 or later)", r.Written, r.Expanded)
 		default:
+			if b.Inline != "" {
+				// Its lines are the compose file's; the text's own start at 1.
+				shift := max(b.InlineLine, 1) - 1
+				r.Line, r.EndLine = r.Line-shift, r.EndLine-shift
+			}
 			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned(r)})
 		}
 	}
