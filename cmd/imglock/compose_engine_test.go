@@ -161,7 +161,9 @@ func TestComposeUsesLockedBytes(t *testing.T) {
 					t.Errorf("docker compose pull did not pull %s@%s, where the tag points now: %s", repo, moved[img], out)
 				}
 			}
-			t.Logf("on %s: web:2 locked %s, moved to %s; cache:7 locked %s, moved to %s", path, v1["web:2"], moved["web:2"], v1["cache:7"], moved["cache:7"])
+			for _, img := range []string{"web:2", "cache:7", "base:1", "tools:1"} {
+				t.Logf("on %s: %s locked %s, moved upstream to %s", path, img, v1[img], moved[img])
+			}
 		})
 	}
 }
