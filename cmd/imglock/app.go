@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/version"
@@ -64,7 +67,7 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
 		},
-		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), composeCommand(), lsCommand(), pinCommand(), unpinCommand()},
+		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), bakeCommand(), composeCommand(), contextsCommand(), lsCommand(), pinCommand(), unpinCommand()},
 	}
 }
 
@@ -81,19 +84,29 @@ func buildArgFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: flagBuildArg, Usage: "set a global ARG, as docker build does (`NAME=VALUE`)"}
 }
 
-// openProject opens the repository the global flags name, covering the
-// Dockerfiles given (all of them when none is).
+// openProject opens the repository that holds the -C directory (the
+// nearest one upward with images.lock or imglock.toml, not crossing a
+// repository root), about the Dockerfiles named (relative to the -C
+// directory), or all of them when none is.
 func openProject(c *cli.Context, files []string) (*project.Project, error) {
 	args, err := buildArgs(c.StringSlice(flagBuildArg))
 	if err != nil {
 		return nil, err
 	}
+	root, err := projectRoot(c)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := relativeTo(root, c.String(flagChdir), files)
+	if err != nil {
+		return nil, err
+	}
 	p, err := project.Open(project.Options{
-		Root:       c.String(flagChdir),
+		Root:       root,
 		LockFile:   c.String(flagLockfile),
 		ConfigFile: c.String(flagConfig),
 		NeedConfig: c.IsSet(flagConfig),
-		Files:      files,
+		Files:      rel,
 		BuildArgs:  args,
 		Resolver:   func(cfg *config.Config) (resolve.Resolver, error) { return newResolver(c, cfg) },
 	})
@@ -104,6 +117,40 @@ func openProject(c *cli.Context, files []string) (*project.Project, error) {
 		fmt.Fprintln(c.App.ErrWriter, w)
 	}
 	return p, nil
+}
+
+// projectRoot finds the repository root from the -C directory.
+func projectRoot(c *cli.Context) (string, error) {
+	dir := c.String(flagChdir)
+	root, _, err := discover.FindRoot(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("-C %s: no such directory", dir)
+	case err != nil:
+		return "", fmt.Errorf("-C %s: %w", dir, err)
+	}
+	return root, nil
+}
+
+// relativeTo turns files named from dir into paths relative to root.
+func relativeTo(root, dir string, files []string) ([]string, error) {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		abs, err := filepath.Abs(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		rel, err := filepath.Rel(absRoot, abs)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fmt.Errorf("%s is outside the repository at %s", f, root)
+		}
+		out = append(out, filepath.ToSlash(rel))
+	}
+	return out, nil
 }
 
 // withNetwork runs fn with the context of a run's network work, bounded

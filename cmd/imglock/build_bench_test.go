@@ -34,7 +34,7 @@ func BenchmarkBuildPrint(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "images.lock"), []byte(strings.Join(lockLines, "\n")+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	for _, mode := range []string{"contexts", "stdin"} {
+	for _, mode := range []string{"policy", "contexts", "stdin"} {
 		b.Run(mode, func(b *testing.B) {
 			args := []string{"imglock", "-C", dir, "build", "--print", "--pin-mode", mode, "-t", "app", filepath.Join(dir, "svc07")}
 			for b.Loop() {

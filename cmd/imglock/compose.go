@@ -63,7 +63,7 @@ Example:
 				return err
 			}
 			if args == nil {
-				return cli.ShowCommandHelp(c, "compose")
+				return showHelp(c)
 			}
 			dir := c.String(flagChdir)
 			inv, err := build.ParseComposeArgs(args, os.LookupEnv)
@@ -156,7 +156,7 @@ func composePlan(c *cli.Context, inv *build.ComposeInvocation, dir string, mode 
 		return build.ComposePlan{}, none, err
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
-	plan, err := build.NewComposePlan(inv, files, p.Images, builds, f, lockPath, mode, tmp)
+	plan, err := build.NewComposePlan(inv, files, p.Images, builds, f, lockPath, mode, tmp, os.Environ())
 	if err != nil {
 		cleanup()
 		return build.ComposePlan{}, none, err

@@ -21,17 +21,8 @@ For builds that cannot go through 'imglock build'. 'imglock unpin' undoes it.
 Example:
    $ imglock pin
    Dockerfile: 2 references pinned`,
-		Flags: []cli.Flag{buildArgFlag()},
-		Action: func(c *cli.Context) error {
-			p, err := openProject(c, c.Args().Slice())
-			if err != nil {
-				return err
-			}
-			printWarnings(c, p.Problems.Others())
-			results, err := p.Pin()
-			printPinResults(c, results, "pinned")
-			return err
-		},
+		Flags:  []cli.Flag{buildArgFlag()},
+		Action: rewriteAction((*project.Project).Pin, "pinned"),
 	}
 }
 
@@ -49,17 +40,23 @@ lock is left in its file and reported.
 Example:
    $ imglock unpin
    Dockerfile: 2 references unpinned`,
-		Flags: []cli.Flag{buildArgFlag()},
-		Action: func(c *cli.Context) error {
-			p, err := openProject(c, c.Args().Slice())
-			if err != nil {
-				return err
-			}
-			printWarnings(c, p.Problems.Others())
-			results, err := p.Unpin()
-			printPinResults(c, results, "unpinned")
+		Flags:  []cli.Flag{buildArgFlag()},
+		Action: rewriteAction((*project.Project).Unpin, "unpinned"),
+	}
+}
+
+// rewriteAction runs pin or unpin on the files named (all when none is)
+// and says what it did to each file, and what it left alone.
+func rewriteAction(rewrite func(*project.Project) ([]project.PinResult, error), verb string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		p, err := openProject(c, c.Args().Slice())
+		if err != nil {
 			return err
-		},
+		}
+		printWarnings(c, p.Problems.Others())
+		results, err := rewrite(p)
+		printPinResults(c, results, verb)
+		return err
 	}
 }
 

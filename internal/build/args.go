@@ -1,7 +1,8 @@
 // Package build runs a container build with every base image pinned from
 // images.lock: it reads docker build's arguments, finds the Dockerfile the
-// way docker does, and injects the pins as named build contexts (BuildKit
-// >= 0.10) or as a rewritten Dockerfile on standard input (older builders).
+// way docker does, and injects the pins as a source policy that denies any
+// other image (BuildKit >= 0.12), as named build contexts (BuildKit >=
+// 0.10), or as a rewritten Dockerfile on standard input (older builders).
 package build
 
 import (
@@ -45,6 +46,10 @@ var boolFlags = map[string]bool{
 	"--force-rm": true, "--squash": true, "--load": true, "--push": true, "--compress": true,
 	"--disable-content-trust": true, "--check": true, "--sbom": true, "--provenance": true,
 }
+
+// TakesValue reports whether a docker build option takes the next argument
+// as its value (-t app, --build-arg A=b).
+func TakesValue(arg string) bool { return valueFlags[arg] }
 
 // ParseArgs reads docker build arguments. env looks up the value of a bare
 // --build-arg NAME, as docker does.

@@ -200,6 +200,22 @@ func checkPins(t *testing.T, pins, want []string) {
 // argv element, unchanged and in its place; the pins sit between them and
 // the build context and are exactly the well-formed pairs expected.
 func TestArgvPlanKeepsEverySlot(t *testing.T) {
+	t.Run("policy", func(t *testing.T) {
+		// The user's command as given: the pins are all in the policy.
+		plan, user, d := planFor(t, ModePolicy)
+		if want := append([]string{"docker", "buildx", "build"}, user...); !slices.Equal(plan.Argv, want) {
+			t.Errorf("argv:\n%q\nwant:\n%q", plan.Argv, want)
+		}
+		if plan.Stdin != nil || plan.Policy == nil {
+			t.Fatalf("policy mode: stdin %q, policy %v", plan.Stdin, plan.Policy)
+		}
+		policy := string(plan.Policy.JSON())
+		for image, digest := range d {
+			if !strings.Contains(policy, `"docker-image://`+image+`@`+digest+`"`) {
+				t.Errorf("the policy does not pin %s to %s:\n%s", image, digest, policy)
+			}
+		}
+	})
 	t.Run("contexts", func(t *testing.T) {
 		plan, user, d := planFor(t, ModeContexts)
 		head := []string{"docker", "buildx", "build"}
@@ -256,11 +272,13 @@ func TestArgvPlanKeepsEverySlot(t *testing.T) {
 
 // fakeDocker is a real program named docker, first on PATH, that writes
 // each argument it receives NUL-separated to $ARGV_OUT, copies its standard
-// input to $STDIN_OUT and exits 7.
+// input to $STDIN_OUT, the name and content of the policy file it is given
+// to $POLICY_OUT and $POLICY_OUT.json, and exits 7.
 func fakeDocker(t *testing.T) (argvOut, stdinOut string, env []string) {
 	t.Helper()
 	bin := t.TempDir()
-	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\000' \"$a\"; done > \"$ARGV_OUT\"\ncat > \"$STDIN_OUT\"\nexit 7\n"
+	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\000' \"$a\"; done > \"$ARGV_OUT\"\ncat > \"$STDIN_OUT\"\n" +
+		"if [ -n \"$EXPERIMENTAL_BUILDKIT_SOURCE_POLICY\" ]; then printf %s \"$EXPERIMENTAL_BUILDKIT_SOURCE_POLICY\" > \"$POLICY_OUT\"; cat \"$EXPERIMENTAL_BUILDKIT_SOURCE_POLICY\" > \"$POLICY_OUT.json\"; fi\nexit 7\n"
 	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -268,14 +286,14 @@ func fakeDocker(t *testing.T) (argvOut, stdinOut string, env []string) {
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out := t.TempDir()
 	argvOut, stdinOut = filepath.Join(out, "argv"), filepath.Join(out, "stdin")
-	return argvOut, stdinOut, []string{"PATH=" + os.Getenv("PATH"), "ARGV_OUT=" + argvOut, "STDIN_OUT=" + stdinOut}
+	return argvOut, stdinOut, []string{"PATH=" + os.Getenv("PATH"), "ARGV_OUT=" + argvOut, "STDIN_OUT=" + stdinOut, "POLICY_OUT=" + filepath.Join(out, "policy")}
 }
 
 // TestArgvRunPassesArgvVerbatim: build.Run starts docker with exactly the
 // plan's argv, so no shell splits or expands anything, and in stdin mode
 // docker reads the rewritten Dockerfile on its standard input.
 func TestArgvRunPassesArgvVerbatim(t *testing.T) {
-	for _, mode := range []Mode{ModeContexts, ModeStdin} {
+	for _, mode := range Modes {
 		t.Run(string(mode), func(t *testing.T) {
 			plan, _, _ := planFor(t, mode)
 			argvOut, stdinOut, env := fakeDocker(t)
@@ -308,6 +326,26 @@ func TestArgvRunPassesArgvVerbatim(t *testing.T) {
 			}
 			if string(in) != want {
 				t.Errorf("docker read on stdin:\n%s\nwant:\n%s", in, want)
+			}
+			// In policy mode docker finds the policy in the file the
+			// variable names, and the file is gone once docker exits.
+			policyOut := filepath.Join(filepath.Dir(argvOut), "policy")
+			name, err := os.ReadFile(policyOut)
+			if mode != ModePolicy {
+				if err == nil {
+					t.Errorf("%s mode passes a policy file %s", mode, name)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("docker got no policy: %v", err)
+			}
+			policy, err := os.ReadFile(policyOut + ".json")
+			if err != nil || string(policy) != string(plan.Policy.JSON()) {
+				t.Errorf("docker read the policy:\n%s\n(%v); want:\n%s", policy, err, plan.Policy.JSON())
+			}
+			if _, err := os.Stat(string(name)); !os.IsNotExist(err) {
+				t.Errorf("the policy file %s is still there after the build (%v)", name, err)
 			}
 		})
 	}

@@ -75,13 +75,17 @@ func TestBuildkitVersion(t *testing.T) {
 		{"Buildkit:  v0.9.3\n", [2]int{0, 9}, true},
 		{"Buildkit: 20.10.24\n", [2]int{}, false},
 		{"Name: default\nDriver: docker\n", [2]int{}, false},
+		{"Name: default\nBuildKit version: v0.8+unknown\n", [2]int{0, 8}, true},
+		// Several nodes: the oldest decides what the build can use.
+		{"Nodes:\nBuildKit version: v0.34.2\nBuildKit version: v0.11.6\nBuildKit version: v0.13.0\n", [2]int{0, 11}, true},
 	} {
 		got, ok := buildkitVersion([]byte(tc.out))
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("buildkitVersion(%q) = %v %v, want %v %v", tc.out, got, ok, tc.want, tc.ok)
 		}
 	}
-	if !less([2]int{0, 8}, namedContextsSince) || less([2]int{0, 10}, namedContextsSince) {
+	if !less([2]int{0, 8}, namedContextsSince) || less([2]int{0, 10}, namedContextsSince) ||
+		!less([2]int{0, 11}, sourcePoliciesSince) || less([2]int{0, 12}, sourcePoliciesSince) || less([2]int{1, 0}, sourcePoliciesSince) {
 		t.Error("version comparison")
 	}
 }

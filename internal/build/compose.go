@@ -3,17 +3,14 @@ package build
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	spb "github.com/moby/buildkit/sourcepolicy/pb"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/imglock/imglock/internal/compose"
@@ -48,45 +45,23 @@ const (
 	ComposeFile ComposeMode = "file"
 )
 
-// policiesSince is the first BuildKit release that applies source policies
-// to builds.
-var policiesSince = [2]int{0, 12}
-
 // DetectCompose picks the mode the builder of the builds docker compose
 // runs supports: the classic builder when DOCKER_BUILDKIT says so, else
 // by the BuildKit version of the buildx builder (the build's --builder, or
-// BUILDX_BUILDER, or the current one). A source policy reaches the builds
-// only through bake, which docker compose uses unless COMPOSE_BAKE is
-// false.
+// BUILDX_BUILDER, or the current one), as Detect does. A source policy
+// reaches the builds only through bake, which docker compose uses unless
+// COMPOSE_BAKE is false.
 func DetectCompose(ctx context.Context, env []string, inv *ComposeInvocation) ComposeMode {
-	lookup := func(k string) string {
-		for _, kv := range slices.Backward(env) {
-			if v, ok := strings.CutPrefix(kv, k+"="); ok {
-				return v
-			}
-		}
-		return ""
-	}
-	if on, err := strconv.ParseBool(lookup("DOCKER_BUILDKIT")); err == nil && !on {
+	if on, err := strconv.ParseBool(lookupEnv(env, "DOCKER_BUILDKIT")); err == nil && !on {
 		return ComposeFile
 	}
-	args := []string{"buildx", "inspect"}
-	if b := inv.builder(); b != "" {
-		args = append(args, "--builder", b)
-	}
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil {
-		return ComposeInline
-	}
-	v, ok := buildkitVersion(out)
-	bake, err := strconv.ParseBool(lookup("COMPOSE_BAKE"))
+	v, ok := BuilderVersion(ctx, env, inv.builder())
+	bake, err := strconv.ParseBool(lookupEnv(env, "COMPOSE_BAKE"))
 	bake = bake || err != nil
 	switch {
 	case !ok:
 		return ComposeInline
-	case !less(v, policiesSince) && bake:
+	case !less(v, sourcePoliciesSince) && bake:
 		return ComposePolicy
 	case !less(v, namedContextsSince):
 		return ComposeContexts
@@ -121,33 +96,35 @@ type ComposeBuild struct {
 // every image of the project p pinned from the lock f (named lockName in
 // messages): files are the compose files, in the order docker compose
 // reads them, images what p pulls by name and builds what its builds pull.
-// The files imglock writes go in dir. A reference the lock does not have
-// stops the run before it starts (a diag.Mismatch for each).
-func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Image, builds []ComposeBuild, f *lock.File, lockName string, mode ComposeMode, dir string) (ComposePlan, error) {
+// The files imglock writes go in dir; env is the environment compose runs
+// with (a source policy of the user's own there is kept). A reference the
+// lock does not have stops the run before it starts (Lookup).
+func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Image, builds []ComposeBuild, f *lock.File, lockName string, mode ComposeMode, dir string, env []string) (ComposePlan, error) {
 	plan := ComposePlan{Mode: mode, Files: map[string][]byte{}, OverridePath: filepath.Join(dir, "compose.imglock.yaml")}
-	digest := func(r dockerfile.Reference) string {
-		d, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
-		return d
-	}
+	// Every reference is looked up first, so that all that are missing
+	// are reported.
 	var missing diag.List
-	check := func(r dockerfile.Reference) {
-		if r.Image.Digest == "" && digest(r) == "" {
-			missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Expanded, lockName)
+	lookup := func(refs []dockerfile.Reference) []Pin {
+		pins, err := Lookup(refs, f, lockName)
+		if err != nil {
+			list, _ := diag.Collect(err)
+			missing = append(missing, list...)
 		}
+		return pins
 	}
+	var imageRefs []dockerfile.Reference
 	for _, img := range images {
-		check(img.Reference)
+		imageRefs = append(imageRefs, img.Reference)
 	}
-	for _, b := range builds {
-		for _, r := range b.Refs {
-			check(r)
-		}
+	imagePins := lookup(imageRefs)
+	buildPinsOf := make([][]Pin, len(builds))
+	for i, b := range builds {
+		buildPinsOf[i] = lookup(b.Refs)
 	}
 	if len(missing) > 0 {
 		missing.Sort()
 		return ComposePlan{}, missing
 	}
-	pinned := func(r dockerfile.Reference) string { return r.Image.WithDigest(digest(r)).String() }
 
 	services := map[string]*serviceOverride{}
 	service := func(name string) *serviceOverride {
@@ -160,39 +137,35 @@ func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Ima
 	for _, b := range builds {
 		building[b.Service] = true
 	}
-	for _, img := range images {
+	for i, img := range images {
 		if img.Image.Digest != "" {
 			continue
 		}
 		switch {
 		case img.Kind == compose.KindVolume:
-			service(img.Service).volumes = append(service(img.Service).volumes, volumeOverride{source: pinned(img.Reference), target: img.Target})
+			service(img.Service).volumes = append(service(img.Service).volumes, volumeOverride{source: imagePins[i].Pinned(), target: img.Target})
 		case building[img.Service]:
 			// The image names what the build is tagged as, too.
 			plan.Notes.Add(diag.Note, img.File, img.Line, "%s is not pinned: service %s also builds it, and a digest cannot name what it builds", img.Expanded, img.Service)
 			continue
 		default:
-			service(img.Service).image = pinned(img.Reference)
+			service(img.Service).image = imagePins[i].Pinned()
 		}
 		plan.Pins++
 	}
 
-	var policy []dockerfile.Reference
-	for _, b := range builds {
+	var policyPins []Pin
+	for i, b := range builds {
+		pins := buildPinsOf[i]
+		plan.Pins += pinned(pins)
 		if mode == ComposePolicy {
-			for _, r := range b.Refs {
-				if r.Image.Digest == "" {
-					plan.Pins++
-				}
-				policy = append(policy, r)
-			}
+			policyPins = append(policyPins, pins...)
 			continue
 		}
-		bo, pins, err := buildPins(b, pinned, mode)
+		bo, err := buildPins(b, pins, mode)
 		if err != nil {
 			return ComposePlan{}, err
 		}
-		plan.Pins += pins
 		if bo.rewritten != nil && mode == ComposeFile {
 			path := filepath.Join(dir, b.Service+".Dockerfile")
 			plan.Files[path] = bo.rewritten
@@ -209,13 +182,13 @@ func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Ima
 	}
 	plan.Files[plan.OverridePath] = override
 	if mode == ComposePolicy {
-		data, err := sourcePolicy(policy, pinned)
-		if err != nil {
+		policy := NewPolicy(policyPins)
+		if err := policy.AddUserPolicy(env); err != nil {
 			return ComposePlan{}, err
 		}
-		path := filepath.Join(dir, "policy.json")
-		plan.Files[path] = data
-		plan.Env = append(plan.Env, "EXPERIMENTAL_BUILDKIT_SOURCE_POLICY="+path)
+		path := filepath.Join(dir, PolicyFile)
+		plan.Files[path] = policy.JSON()
+		plan.Env = append(plan.Env, PolicyEnv+"="+path)
 	}
 
 	plan.Argv = append([]string{"docker", "compose"}, inv.Global...)
@@ -252,60 +225,44 @@ func (b *buildOverride) empty() bool {
 	return len(b.args) == 0 && len(b.contexts) == 0 && b.rewritten == nil
 }
 
-// buildPins decides how each reference of a build is pinned, as NewPlan
-// does for docker build: the frontend through BUILDKIT_SYNTAX, a global
-// ARG that is the whole reference through its build arg, an image context
-// of the compose file by its own entry, and the rest by a named context
-// (ComposeContexts, never keyed by a stage name) or by rewriting the
-// Dockerfile.
-func buildPins(b ComposeBuild, pinned func(dockerfile.Reference) string, mode ComposeMode) (*buildOverride, int, error) {
-	bo := &buildOverride{args: map[string]string{}, contexts: map[string]string{}, inline: b.Inline != ""}
-	argValues := map[string]map[string]bool{}
-	for _, r := range b.Refs {
-		if a := singleArg(r); a != "" && r.Image.Digest == "" {
-			if argValues[a] == nil {
-				argValues[a] = map[string]bool{}
+// buildPins decides how each reference of a build is pinned, as route
+// does for docker build, an image context of the compose file by its own
+// entry; what route would rewrite is rewritten in the Dockerfile.
+func buildPins(b ComposeBuild, pins []Pin, mode ComposeMode) (*buildOverride, error) {
+	bo := &buildOverride{contexts: map[string]string{}, inline: b.Inline != ""}
+	var rest []Pin
+	for _, p := range pins {
+		if p.Ref.Kind == compose.KindContext {
+			if p.Ref.Image.Digest == "" {
+				bo.contexts[contextName(b.Build, p.Ref)] = imageScheme + p.Pinned()
 			}
-			argValues[a][r.Image.String()] = true
-		}
-	}
-	var rewrites []dockerfile.Replacement
-	pins := 0
-	for _, r := range b.Refs {
-		if r.Image.Digest != "" {
 			continue
 		}
-		pins++
-		key := r.Image.Familiar()
-		switch a := singleArg(r); {
-		case r.Kind == compose.KindContext:
-			name := contextName(b.Build, r)
-			bo.contexts[name] = compose.ImagePrefix + pinned(r)
-		case r.Kind == dockerfile.KindSyntax:
-			bo.args["BUILDKIT_SYNTAX"] = pinned(r)
-		case a != "" && len(argValues[a]) == 1:
-			bo.args[a] = pinned(r)
-		case mode == ComposeContexts && !isStage(key, b.Stages):
-			bo.contexts[key] = compose.ImagePrefix + pinned(r)
-		case r.Written != r.Expanded:
-			return nil, 0, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes named contexts (BuildKit 0.10 or later)", r.Written, r.Expanded)
-		default:
-			if b.Inline != "" {
-				// Its lines are the compose file's; the text's own start at 1.
-				shift := max(b.InlineLine, 1) - 1
-				r.Line, r.EndLine = r.Line-shift, r.EndLine-shift
-			}
-			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned(r)})
+		rest = append(rest, p)
+	}
+	rt := route(rest, b.Stages, mode == ComposeContexts)
+	bo.args = rt.buildArgs
+	maps.Copy(bo.contexts, rt.contexts)
+	if len(rt.rewrites) == 0 {
+		return bo, nil
+	}
+	for i, rep := range rt.rewrites {
+		r := rep.Ref
+		if r.Written != r.Expanded {
+			return nil, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes source policies (BuildKit 0.12 or later)", r.Written, r.Expanded)
+		}
+		if b.Inline != "" {
+			// Its lines are the compose file's; the text's own start at 1.
+			shift := max(b.InlineLine, 1) - 1
+			rt.rewrites[i].Ref.Line, rt.rewrites[i].Ref.EndLine = r.Line-shift, r.EndLine-shift
 		}
 	}
-	if len(rewrites) > 0 {
-		out, err := dockerfile.Rewrite(b.Name, b.Dockerfile, rewrites)
-		if err != nil {
-			return nil, 0, err
-		}
-		bo.rewritten = out
+	out, err := dockerfile.Rewrite(b.Name, b.Dockerfile, rt.rewrites)
+	if err != nil {
+		return nil, err
 	}
-	return bo, pins, nil
+	bo.rewritten = out
+	return bo, nil
 }
 
 // contextName is the additional context that gives reference r.
@@ -316,39 +273,6 @@ func contextName(b compose.Build, r dockerfile.Reference) string {
 		}
 	}
 	return r.Image.Familiar()
-}
-
-// sourcePolicy is the policy that makes BuildKit pull each reference by
-// its digest and nothing else by name: rules apply in order, the last
-// match deciding, and a converted source is evaluated again.
-func sourcePolicy(refs []dockerfile.Reference, pinned func(dockerfile.Reference) string) ([]byte, error) {
-	p := &spb.Policy{Version: 1, Rules: []*spb.Rule{{
-		Action:   spb.PolicyAction_DENY,
-		Selector: &spb.Selector{Identifier: compose.ImagePrefix + "*", MatchType: spb.MatchType_WILDCARD},
-	}}}
-	seen := map[string]bool{}
-	for _, r := range refs {
-		from, to := compose.ImagePrefix+r.Image.String(), compose.ImagePrefix+r.Image.String()
-		if r.Image.Digest == "" {
-			to = compose.ImagePrefix + pinned(r)
-		}
-		if seen[from] {
-			continue
-		}
-		seen[from] = true
-		if from != to {
-			p.Rules = append(p.Rules, &spb.Rule{
-				Action:   spb.PolicyAction_CONVERT,
-				Selector: &spb.Selector{Identifier: from, MatchType: spb.MatchType_EXACT},
-				Updates:  &spb.Update{Identifier: to},
-			})
-		}
-		p.Rules = append(p.Rules, &spb.Rule{
-			Action:   spb.PolicyAction_ALLOW,
-			Selector: &spb.Selector{Identifier: to, MatchType: spb.MatchType_EXACT},
-		})
-	}
-	return json.MarshalIndent(p, "", "  ")
 }
 
 // marshalOverride writes the override file. docker compose interpolates

@@ -15,6 +15,11 @@ import (
 type Mode string
 
 const (
+	// ModePolicy passes a source policy (PolicyEnv) to docker buildx
+	// build (BuildKit >= 0.12): every image the build pulls is converted
+	// to its pinned digest, and any other image is denied. The arguments
+	// and the Dockerfile are untouched.
+	ModePolicy Mode = "policy"
 	// ModeContexts passes a named build context per image to docker buildx
 	// build (BuildKit >= 0.10); the Dockerfile is untouched.
 	ModeContexts Mode = "contexts"
@@ -23,107 +28,169 @@ const (
 	ModeStdin Mode = "stdin"
 )
 
+// Modes are the pin modes, strongest first.
+var Modes = []Mode{ModePolicy, ModeContexts, ModeStdin}
+
 // Plan is the exact builder command: its argv (never run through a shell)
-// and, in ModeStdin, the Dockerfile it reads on standard input.
+// and, in ModeStdin, the Dockerfile it reads on standard input, or, in
+// ModePolicy, the source policy Run writes to a temporary file.
 type Plan struct {
-	Mode  Mode
-	Argv  []string
-	Stdin []byte
-	Pins  int // references pinned
+	Mode   Mode
+	Argv   []string
+	Stdin  []byte
+	Policy *Policy
+	Pins   int // references pinned
+}
+
+// Lookup pins each reference from the lock f (named lockName in
+// messages). A reference the lock does not have is a diag.Mismatch at its
+// line, each reported: a build would pull whatever its tag points at
+// today.
+func Lookup(refs []dockerfile.Reference, f *lock.File, lockName string) ([]Pin, error) {
+	var missing diag.List
+	pins := make([]Pin, 0, len(refs))
+	for _, r := range refs {
+		d := r.Image.Digest
+		if d == "" {
+			d, _ = f.Lookup(r.Image.Repo, r.Image.Tag)
+		}
+		if d == "" {
+			missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Expanded, lockName)
+			continue
+		}
+		pins = append(pins, Pin{Ref: r, Digest: d})
+	}
+	if len(missing) > 0 {
+		return nil, missing
+	}
+	return pins, nil
 }
 
 // NewPlan builds the command that runs inv with every reference of its
 // Dockerfile pinned from the lock f (named lockName in messages). file and
 // data are the Dockerfile, refs what its build pulls, stages its stage
 // names. A reference the lock does not have stops the build before it
-// starts (a diag.Mismatch for each), since it would pull whatever the tag
-// points at today.
+// starts (Lookup).
 //
-// How each pin reaches the builder: the frontend through BUILDKIT_SYNTAX;
-// a reference written as one global ARG ($BASE) through --build-arg, when
-// it has one value for every platform the build is for; otherwise a named
-// build context (ModeContexts) or the reference rewritten in the
-// Dockerfile sent on standard input (ModeStdin). A named context is never
+// In ModePolicy the command is the user's own, run with a source policy.
+// Otherwise each pin reaches the builder as route says: build args, named
+// build contexts (ModeContexts), or the Dockerfile rewritten and sent on
+// standard input.
+func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, stages []string, f *lock.File, lockName string, mode Mode) (Plan, error) {
+	pins, err := Lookup(refs, f, lockName)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Mode: mode, Pins: pinned(pins)}
+	if mode == ModePolicy {
+		plan.Policy = NewPolicy(pins)
+		plan.Argv = append([]string{"docker", "buildx", "build"}, inv.argsWith(nil, false)...)
+		return plan, nil
+	}
+	if mode != ModeContexts && mode != ModeStdin {
+		return Plan{}, fmt.Errorf("unknown pin mode %q", mode)
+	}
+	rt := route(pins, stages, mode == ModeContexts)
+	for _, rep := range rt.rewrites {
+		if r := rep.Ref; r.Written != r.Expanded {
+			return Plan{}, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes source policies (BuildKit 0.12 or later)", r.Written, r.Expanded)
+		}
+	}
+	var extra []string // flags added after the user's own
+	for _, k := range slices.Sorted(maps.Keys(rt.buildArgs)) {
+		extra = append(extra, "--build-arg", k+"="+rt.buildArgs[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(rt.contexts)) {
+		extra = append(extra, "--build-context", k+"="+rt.contexts[k])
+	}
+	head := []string{"docker", "buildx", "build"}
+	if mode == ModeStdin {
+		head = []string{"docker", "build"}
+	}
+	if mode == ModeContexts && len(rt.rewrites) == 0 {
+		plan.Argv = append(head, inv.argsWith(extra, false)...)
+		return plan, nil
+	}
+	out, err := dockerfile.Rewrite(file, data, rt.rewrites)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan.Stdin = out
+	plan.Argv = append(append(head, "-f", "-"), inv.argsWith(extra, true)...)
+	return plan, nil
+}
+
+// pinned counts the pins the build needs: a reference written with its
+// digest is exact already.
+func pinned(pins []Pin) int {
+	n := 0
+	for _, p := range pins {
+		if p.Ref.Image.Digest == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// routes are how pins reach a builder that takes no source policy.
+type routes struct {
+	buildArgs map[string]string        // build arg -> pinned image
+	contexts  map[string]string        // named context key -> docker-image://pinned image
+	rewrites  []dockerfile.Replacement // references to pin in the Dockerfile itself
+}
+
+// route says how each pin reaches a builder without source policies: the
+// frontend through BUILDKIT_SYNTAX; a reference written as one global ARG
+// ($BASE) through a build arg, when it has one value for every platform
+// the build is for; otherwise a named build context (when contexts is set)
+// or the reference rewritten in the Dockerfile. A named context is never
 // keyed by a name that is also a stage: BuildKit would take it for the
 // stage and replace the stage with the bare image; such a reference is
-// rewritten instead, and the Dockerfile goes on standard input.
-func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, stages []string, f *lock.File, lockName string, mode Mode) (Plan, error) {
-	var missing diag.List
-	digest := func(r dockerfile.Reference) string {
-		d, _ := f.Lookup(r.Image.Repo, r.Image.Tag)
-		return d
-	}
-	for _, r := range refs {
-		if r.Image.Digest == "" && digest(r) == "" {
-			missing.Add(diag.Mismatch, r.File, r.Line, "%s is not in %s; run 'imglock lock' first", r.Expanded, lockName)
-		}
-	}
-	if len(missing) > 0 {
-		return Plan{}, missing
-	}
-
-	plan := Plan{Mode: mode}
-	var extra []string // flags added after the user's own
-	buildArgs := map[string]string{}
-	contexts := map[string]string{}
-	var rewrites []dockerfile.Replacement
-	argValues := map[string]map[string]bool{} // the pins each single ARG would carry
-	for _, r := range refs {
-		if a := singleArg(r); a != "" && r.Image.Digest == "" {
-			if argValues[a] == nil {
-				argValues[a] = map[string]bool{}
-			}
-			argValues[a][r.Image.String()] = true
-		}
-	}
-	for _, r := range refs {
+// rewritten instead. A reference written with its digest needs nothing.
+func route(pins []Pin, stages []string, contexts bool) routes {
+	rt := routes{buildArgs: map[string]string{}, contexts: map[string]string{}}
+	argOf := pinningArgs(pins)
+	for _, p := range pins {
+		r := p.Ref
 		if r.Image.Digest != "" {
 			continue // written with its digest: already exact
 		}
-		pinned := r.Image.WithDigest(digest(r)).String()
 		key := r.Image.Familiar()
-		plan.Pins++
-		switch a := singleArg(r); {
-		case r.Kind == dockerfile.KindSyntax:
-			buildArgs["BUILDKIT_SYNTAX"] = pinned
-		case a != "" && len(argValues[a]) == 1:
-			buildArgs[a] = pinned
-		case mode == ModeContexts && !isStage(key, stages):
-			contexts[key] = "docker-image://" + pinned
-		case r.Written != r.Expanded:
-			return Plan{}, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes named contexts (BuildKit 0.10 or later)", r.Written, r.Expanded)
+		switch a := argOf(r); {
+		case a != "":
+			rt.buildArgs[a] = p.Pinned()
+		case contexts && !isStage(key, stages):
+			rt.contexts[key] = imageScheme + p.Pinned()
 		default:
-			rewrites = append(rewrites, dockerfile.Replacement{Ref: r, With: pinned})
+			rt.rewrites = append(rt.rewrites, dockerfile.Replacement{Ref: r, With: p.Pinned()})
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(buildArgs)) {
-		extra = append(extra, "--build-arg", k+"="+buildArgs[k])
-	}
-	for _, k := range slices.Sorted(maps.Keys(contexts)) {
-		extra = append(extra, "--build-context", k+"="+contexts[k])
-	}
+	return rt
+}
 
-	switch {
-	case mode == ModeContexts && len(rewrites) == 0:
-		plan.Argv = append([]string{"docker", "buildx", "build"}, inv.argsWith(extra, false)...)
-	case mode == ModeContexts:
-		out, err := dockerfile.Rewrite(file, data, rewrites)
-		if err != nil {
-			return Plan{}, err
+// pinningArgs returns, for a reference, the build arg that pins it: for
+// the frontend BUILDKIT_SYNTAX, for a reference written as one global
+// ARG that ARG, when every reference written as it names one image (it
+// has one value for every platform the build is for); else "".
+func pinningArgs(pins []Pin) func(dockerfile.Reference) string {
+	values := map[string]map[string]bool{} // the images each single ARG would carry
+	for _, p := range pins {
+		if a := singleArg(p.Ref); a != "" && p.Ref.Image.Digest == "" {
+			if values[a] == nil {
+				values[a] = map[string]bool{}
+			}
+			values[a][p.Ref.Image.String()] = true
 		}
-		plan.Stdin = out
-		plan.Argv = append([]string{"docker", "buildx", "build", "-f", "-"}, inv.argsWith(extra, true)...)
-	case mode == ModeStdin:
-		out, err := dockerfile.Rewrite(file, data, rewrites)
-		if err != nil {
-			return Plan{}, err
-		}
-		plan.Stdin = out
-		plan.Argv = append([]string{"docker", "build", "-f", "-"}, inv.argsWith(extra, true)...)
-	default:
-		return Plan{}, fmt.Errorf("unknown pin mode %q", mode)
 	}
-	return plan, nil
+	return func(r dockerfile.Reference) string {
+		if r.Kind == dockerfile.KindSyntax {
+			return "BUILDKIT_SYNTAX"
+		}
+		if a := singleArg(r); a != "" && len(values[a]) == 1 {
+			return a
+		}
+		return ""
+	}
 }
 
 // singleArg is the global ARG a reference is written as, when it is one

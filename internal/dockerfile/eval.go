@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -92,11 +93,12 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 			}
 			pulls, problems := tev.reachable(f, idx)
 			for _, d := range problems {
+				c := *d
 				if idx != len(f.stages)-1 {
 					// Only this target fails; the default build does not.
-					d.Kind, d.Msg = diag.Warning, fmt.Sprintf("target %s cannot build: %s", t, d.Msg)
+					c.Kind, c.Msg = diag.Warning, fmt.Sprintf("target %s cannot build: %s", t, d.Msg)
 				}
-				errs = append(errs, d)
+				errs = append(errs, &c)
 			}
 			for _, r := range pulls {
 				key := fmt.Sprint(r.pos) + "\x00" + r.Image.String()
@@ -331,8 +333,11 @@ func (f *File) resolveSource(src source, pos [2]int, all map[string]int, platfor
 // an error that says why (unset, the expansion's variables without a
 // value) and names the stage it may have meant.
 func (f *File) imageRef(kind Kind, line, endLine int, written, name string, stages []string, unset string) (*Reference, *diag.Diagnostic) {
-	near := diag.Closest(name, append(nonEmpty(stages), scratch), 2)
-	img, err := imageref.Parse(name)
+	near := ""
+	if !strings.ContainsAny(name, "/:@") { // only a bare name may have meant a stage
+		near = diag.Closest(name, append(nonEmpty(stages), scratch), 2)
+	}
+	img, err := f.parseImage(name)
 	if err != nil {
 		hint := unset
 		switch {
@@ -349,6 +354,44 @@ func (f *File) imageRef(kind Kind, line, endLine int, written, name string, stag
 		near = ""
 	}
 	return &Reference{File: f.Name, Line: line, EndLine: endLine, Kind: kind, Written: written, Expanded: name, Image: img, Near: near}, nil
+}
+
+// parseImage is imageref.Parse through the file's cache.
+func (f *File) parseImage(name string) (imageref.Ref, error) {
+	if f.Images == nil {
+		f.Images = &ImageCache{}
+	}
+	return f.Images.parse(name)
+}
+
+// ImageCache remembers parsed image references: every build of a file, and
+// the Dockerfiles of one repository, name mostly the same images. Its zero
+// value is ready; it is safe for concurrent use.
+type ImageCache struct {
+	mu     sync.Mutex
+	parsed map[string]parsedImage
+}
+
+type parsedImage struct {
+	ref imageref.Ref
+	err error
+}
+
+func (c *ImageCache) parse(name string) (imageref.Ref, error) {
+	c.mu.Lock()
+	r, ok := c.parsed[name]
+	c.mu.Unlock()
+	if ok {
+		return r.ref, r.err
+	}
+	ref, err := imageref.Parse(name)
+	c.mu.Lock()
+	if c.parsed == nil {
+		c.parsed = map[string]parsedImage{}
+	}
+	c.parsed[name] = parsedImage{ref, err}
+	c.mu.Unlock()
+	return ref, err
 }
 
 // reachable returns the images the build of the target stage pulls: those
@@ -377,6 +420,7 @@ func (ev *evaluation) reachable(f *File, target int) ([]*Reference, diag.List) {
 			return
 		}
 		seen[i] = true
+		problems = append(problems, f.stages[i].broken...)
 		s := ev.stages[i]
 		switch {
 		case s.image != nil:

@@ -49,6 +49,10 @@ type File struct {
 	escape   rune
 	metaArgs []instructions.ArgCommand
 	stages   []stage
+
+	// Images caches the image references the builds name; several files
+	// may share one.
+	Images *ImageCache
 }
 
 // stage is one FROM and what its instructions take from other stages or
@@ -61,6 +65,9 @@ type stage struct {
 	endLine  int
 	sources  []source // COPY --from and RUN --mount from=, in order
 	onbuild  []source // those of ONBUILD triggers: sources of the stages built FROM this one
+	// broken are problems a build finds only when it runs the stage (a
+	// mount it cannot read): those of each target that builds the stage.
+	broken diag.List
 }
 
 // source is the value of a COPY --from or a RUN --mount from=.
@@ -106,6 +113,9 @@ func Parse(name string, data []byte) (*File, error) {
 			if err != nil {
 				errs = append(errs, err)
 			}
+			if err := p.mountProblem(cmd); err != nil {
+				s.broken = append(s.broken, err)
+			}
 			s.sources = append(s.sources, srcs...)
 			if ob, ok := cmd.(*instructions.OnbuildCommand); ok {
 				s.onbuild = append(s.onbuild, p.onbuildSources(ob, len(stages))...)
@@ -141,9 +151,9 @@ func (p *parse) commandSources(cmd instructions.Command, nStages int) ([]source,
 		return []source{{kind: KindCopy, from: c.From, line: line, endLine: lastLine(c.Location())}}, nil
 	case *instructions.RunCommand:
 		// Parsing leaves every option but from= for the build to expand;
-		// read them as written to know each mount's type. A mount the
-		// build would refuse is the build's to report.
-		_ = c.Expand(func(word string) (string, error) { return word, nil })
+		// read them as written to know each mount's type (mountProblem
+		// reports a mount that cannot be read).
+		_ = c.Expand(asWritten)
 		var out []source
 		for _, m := range instructions.GetMounts(c) {
 			from := m.From
@@ -159,6 +169,22 @@ func (p *parse) commandSources(cmd instructions.Command, nStages int) ([]source,
 		return out, nil
 	}
 	return nil, nil
+}
+
+// asWritten expands a word to itself.
+func asWritten(word string) (string, error) { return word, nil }
+
+// mountProblem is the problem of a RUN whose mounts the build cannot read
+// (an unknown option or type), which BuildKit reports when it runs it.
+func (p *parse) mountProblem(cmd instructions.Command) *diag.Diagnostic {
+	c, ok := cmd.(*instructions.RunCommand)
+	if !ok {
+		return nil
+	}
+	if err := c.Expand(asWritten); err != nil {
+		return p.errorf(firstLine(c.Location()), "RUN --mount: %v", err)
+	}
+	return nil
 }
 
 // onbuildSources returns what an ONBUILD trigger's COPY --from or RUN

@@ -10,11 +10,22 @@ import (
 	"github.com/imglock/imglock/lock"
 )
 
-// writeTree writes n Dockerfiles using images drawn from unique image names
-// and returns the lock that matches them.
-func writeTree(tb testing.TB, dir string, n, unique int, registry string) *lock.File {
+// writeTree writes n Dockerfiles (three references each: an ARG-built FROM
+// of a build stage, a FROM, a COPY --from image) using images drawn from
+// unique image names, an imglock.toml that configures platforms, and the
+// lock that matches them, with a line per platform.
+func writeTree(tb testing.TB, dir string, n, unique int, registry string, platforms ...string) *lock.File {
 	tb.Helper()
 	f := lock.New()
+	if len(platforms) > 0 {
+		toml := fmt.Sprintf("platforms = [%q", platforms[0])
+		for _, p := range platforms[1:] {
+			toml += fmt.Sprintf(", %q", p)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "imglock.toml"), []byte(toml+"]\n"), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	for i := range n {
 		img := fmt.Sprintf("%s/team%d/app", registry, i%unique)
 		tool := fmt.Sprintf("%s/tools/t%d", registry, (i+1)%unique)
@@ -33,28 +44,42 @@ func writeTree(tb testing.TB, dir string, n, unique int, registry string) *lock.
 				if err := f.Set(lock.Entry{Repo: repo, Tag: ref[1], Digest: digest}); err != nil {
 					tb.Fatal(err)
 				}
+				for j, p := range platforms {
+					pd := fmt.Sprintf("sha256:%064x", len(repo)*1000+len(ref[1])+i%unique+(j+1)<<32)
+					if err := f.Set(lock.Entry{Repo: repo, Tag: ref[1], Platform: p, Digest: pd}); err != nil {
+						tb.Fatal(err)
+					}
+				}
 			}
 		}
 	}
 	return f
 }
 
-// BenchmarkVerify1000 is `imglock verify` over 1,000 Dockerfiles: discovery,
-// parsing and the comparison with a 150-entry lock.
-func BenchmarkVerify1000(b *testing.B) {
-	dir := b.TempDir()
-	f := writeTree(b, dir, 1000, 50, "registry.example.com")
-	if err := os.WriteFile(filepath.Join(dir, "images.lock"), f.Format(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := Open(Options{Root: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if problems := p.Verify(); len(problems) != 0 {
-			b.Fatalf("%d problems, first %v", len(problems), problems[0])
+// BenchmarkVerify is `imglock verify` over 1,000 and 10,000 Dockerfiles,
+// with one platform (the default) and two configured: discovery, parsing,
+// evaluating every target for each platform, and the comparison with a
+// lock of 150 tags.
+func BenchmarkVerify(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		for _, platforms := range [][]string{nil, {"linux/amd64", "linux/arm64"}} {
+			b.Run(fmt.Sprintf("files=%d/platforms=%d", n, max(len(platforms), 1)), func(b *testing.B) {
+				dir := b.TempDir()
+				f := writeTree(b, dir, n, 50, "registry.example.com", platforms...)
+				if err := os.WriteFile(filepath.Join(dir, "images.lock"), f.Format(), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					p, err := Open(Options{Root: dir})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if problems := p.Verify(); len(problems) != 0 {
+						b.Fatalf("%d problems, first %v", len(problems), problems[0])
+					}
+				}
+			})
 		}
 	}
 }

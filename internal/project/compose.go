@@ -183,7 +183,7 @@ func (p *Project) composeBuilds(f *dockerfile.File, settings config.Settings, re
 		if len(b.Platforms) == 0 {
 			recordedPlatforms(more, settings.Platforms)
 		}
-		refs = dockerfile.Merge(refs, more)
+		refs = mergeRefs(refs, more)
 		for _, d := range pr {
 			if !slices.ContainsFunc(problems, func(e *diag.Diagnostic) bool { return e.Error() == d.Error() }) {
 				problems = append(problems, d)

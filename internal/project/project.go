@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imglock/imglock/internal/bake"
 	"github.com/imglock/imglock/internal/compose"
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
@@ -60,8 +61,10 @@ type Project struct {
 	// each operation decides.
 	Problems diag.List
 
-	only        map[string]bool     // the files a run is about, as Refs name them; nil for all
-	stages      map[string][]string // each Dockerfile's stage names, for messages
+	only        map[string]bool           // the files a run is about, as Refs name them; nil for all
+	stages      map[string][]string       // each Dockerfile's stage names, for messages
+	bake        map[string][]*bake.Target // the bake targets that build each Dockerfile (bake.go)
+	images      dockerfile.ImageCache
 	store       lockStore
 	lock        *lock.File // as read when the project was opened
 	lockData    []byte     // its bytes; nil when there is no file
@@ -146,7 +149,10 @@ func (p *Project) scan(o Options) error {
 	if err != nil {
 		return err
 	}
-	files := found.Dockerfiles
+	if err := p.readBake(); err != nil {
+		return err
+	}
+	files := p.withBakeFiles(found.Dockerfiles)
 	if len(o.Files) > 0 {
 		p.only = map[string]bool{}
 		for _, f := range o.Files {
@@ -232,11 +238,16 @@ func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string, co
 		return out
 	}
 	out.stages = f.Stages()
+	f.Images = &p.images
 	settings := p.Config.ForDockerfile(rel)
 	var refs []dockerfile.Reference
 	var problems diag.List
 	if !composeOnly {
-		refs, problems = f.Pulls(builds(settings, cliArgs), settings.Targets)
+		if targets := p.bake[rel]; len(targets) > 0 {
+			refs, problems, settings.Platforms = bakePulls(f, settings, cliArgs, targets)
+		} else {
+			refs, problems = f.Pulls(builds(settings, cliArgs), settings.Targets)
+		}
 		recordedPlatforms(refs, settings.Platforms)
 	}
 	out.refs, out.problems = p.composeBuilds(f, settings, refs, problems, composeBuilds)

@@ -201,7 +201,7 @@ func (p *Project) stageHint(r dockerfile.Reference) string {
 		}
 	}
 	// Only a bare name (builder, set) may have been meant for a stage.
-	if len(stages) == 0 || r.Kind == dockerfile.KindSyntax || r.Near == "" && strings.ContainsAny(r.Written, "/:@") {
+	if len(stages) == 0 || r.Kind == dockerfile.KindSyntax || r.Near == "" && strings.ContainsAny(r.Expanded, "/:@") {
 		return ""
 	}
 	name := r.Expanded

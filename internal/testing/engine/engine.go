@@ -43,7 +43,7 @@ const (
 	// default builder: no named contexts.
 	EngineBuildKit
 	// BuildKit is a modern buildkitd through a buildx remote builder: named
-	// contexts (--build-context) work.
+	// contexts (--build-context) and source policies work.
 	BuildKit
 )
 
@@ -64,6 +64,11 @@ func (p Path) String() string {
 
 // NamedContexts reports whether the path accepts --build-context.
 func (p Path) NamedContexts() bool { return p == BuildKit }
+
+// SourcePolicies reports whether the path applies a source policy
+// (EXPERIMENTAL_BUILDKIT_SOURCE_POLICY): BuildKit 0.12 or later. buildx
+// sends one to every builder, and BuildKit 0.8 ignores it.
+func (p Path) SourcePolicies() bool { return p == BuildKit }
 
 // Engine is how to reach one build path.
 type Engine struct {
