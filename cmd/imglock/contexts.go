@@ -14,11 +14,10 @@ import (
 	"github.com/imglock/imglock/internal/diag"
 )
 
-// The formats of imglock contexts.
+// The formats of imglock contexts, besides formatJSON.
 const (
 	formatBuildPushAction = "build-push-action"
 	formatBakeSet         = "bake-set"
-	formatJSON            = "json"
 	formatPolicy          = "policy"
 )
 

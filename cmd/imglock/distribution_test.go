@@ -23,9 +23,12 @@ import (
 //	                              start a registry: $DIST is its host:port and,
 //	                              with -tls, $DIST_CA the PEM file of its CA;
 //	                              it stops when the script ends
-//	dist push [-env VAR] REF TEXT push an image holding /base.txt=TEXT to
+//	dist push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT
+//	                              push an image holding /base.txt=TEXT (or an
+//	                              index, a described image: as push does) to
 //	                              $DIST/REF with the first user's credentials
-//	                              and the CA; -env sets VAR to its digest
+//	                              and the CA; -env sets VAR (and VAR_SHORT,
+//	                              VAR_OS_ARCH) to its digest
 //	dist delete REPO@DIGEST       delete that manifest (REPO without the host)
 //	                              from $DIST, as its first user; needs -delete
 //	dist stop                     stop it: requests to $DIST are then refused,
@@ -44,7 +47,7 @@ type distSlot struct{ r *distribution.Registry }
 
 func scriptDist(ts *testscript.TestScript) *distSlot { return ts.Value(distKey).(*distSlot) }
 
-const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] REF TEXT | delete REPO@DIGEST | stop"
+const distUsage = "usage: dist need | start [-auth USER:PASS]... [-tls] [-delete] | push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT | delete REPO@DIGEST | stop"
 
 func cmdDist(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
@@ -135,21 +138,13 @@ func distStart(ts *testscript.TestScript, args []string) {
 }
 
 func distPush(ts *testscript.TestScript, args []string) {
-	envVar := ""
-	if len(args) > 0 && args[0] == "-env" {
-		if len(args) < 2 {
-			ts.Fatalf(distUsage)
-		}
-		envVar, args = args[1], args[2:]
-	}
-	if len(args) != 2 {
+	envVar, img, perPlatform, ok := pushArgs(ts, args)
+	if !ok {
 		ts.Fatalf(distUsage)
 	}
-	digest, err := distRegistry(ts).Push(args[0], args[1])
+	digest, err := distRegistry(ts).PushImage(args[len(args)-2], img)
 	ts.Check(err)
-	if envVar != "" {
-		ts.Setenv(envVar, digest)
-	}
+	setDigestEnv(ts, envVar, digest, perPlatform)
 }
 
 func distRegistry(ts *testscript.TestScript) *distribution.Registry {

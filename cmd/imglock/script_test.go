@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/imglock/imglock/internal/testing/faultproxy"
@@ -26,16 +27,21 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script. Script commands:
 //
 //	registry start|stop        run an in-process registry; $REGISTRY is its host:port
-//	push [-env VAR] [-platforms P,...] REF TEXT
+//	push [-env VAR] [-platforms P,...] [-meta FILE] REF TEXT
 //	                           push an image holding /base.txt=TEXT to $REGISTRY/REF, or an
-//	                           index of one image per platform; VAR gets the digest and
-//	                           VAR_OS_ARCH[_VARIANT] each platform's (pushing again to the
-//	                           same tag re-points it upstream)
+//	                           index of one image per platform, described by FILE
+//	                           (annotations, labels, env, created: see readMeta); VAR gets
+//	                           the digest, VAR_SHORT it cut short and VAR_OS_ARCH[_VARIANT]
+//	                           each platform's (pushing again to the same tag re-points it
+//	                           upstream)
 //	reqs reset | KIND=N...     reset or assert the registry's request counts
 //	                           (ping, head, get, blob, other, total)
 //	status N CMD ARGS...       exec CMD and assert it exits with status N
 //	envsubst FILE...           replace $VAR and ${VAR} in files with the script's
 //	                           variables; unset ones (Dockerfile ARGs) stay as written
+//	timefmt VAR TIME           VAR gets TIME (RFC 3339, epoch, now-48h) as imglock prints
+//	                           it, VAR_RFC3339 as JSON has it; relative times count from
+//	                           $NOW, the minute the script first used one
 //	proxy start                run a faultproxy in front of the registry; $PROXY is
 //	                           its host:port (images named $PROXY/... go through it)
 //	proxy latency DURATION     delay every request through the proxy
@@ -75,6 +81,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"status":    cmdStatus,
 		"proxy":     cmdProxy,
 		"proxyreqs": countsCommand("proxyreqs", func(ts *testscript.TestScript) requestCounter { return scriptProxy(ts) }),
+		"timefmt":   cmdTimefmt,
 	}
 	maps.Copy(cmds, distributionCommands())
 	return cmds
@@ -111,39 +118,51 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdPush(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "usage: push [-env VAR] [-platforms OS/ARCH,...] REF TEXT"
-	envVar, platforms := "", ""
+	const usage = "usage: push [-env VAR] [-platforms OS/ARCH,...] [-meta FILE] REF TEXT"
+	envVar, img, perPlatform, ok := pushArgs(ts, args)
+	if neg || !ok {
+		ts.Fatalf(usage)
+	}
+	digest, err := scriptRegistry(ts).PushImage(args[len(args)-2], img)
+	ts.Check(err)
+	setDigestEnv(ts, envVar, digest, perPlatform)
+}
+
+// pushArgs reads [-env VAR] [-platforms OS/ARCH,...] [-meta FILE] REF TEXT
+// and builds the image (or index) to push: registry.Image, registry.Index,
+// or with -meta their described forms (readMeta).
+func pushArgs(ts *testscript.TestScript, args []string) (envVar string, img remote.Taggable, perPlatform map[string]string, ok bool) {
+	platforms, meta := "", ""
 	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "-env":
 			envVar = args[1]
 		case "-platforms":
 			platforms = args[1]
+		case "-meta":
+			meta = args[1]
 		default:
-			ts.Fatalf(usage)
+			return "", nil, nil, false
 		}
 		args = args[2:]
 	}
-	if neg || len(args) != 2 {
-		ts.Fatalf(usage)
+	if len(args) != 2 {
+		return "", nil, nil, false
 	}
-	reg := scriptRegistry(ts)
-	if platforms == "" {
-		digest, err := reg.Push(args[0], args[1])
-		ts.Check(err)
-		if envVar != "" {
-			ts.Setenv(envVar, digest)
-		}
-		return
+	text := args[1]
+	var err error
+	switch {
+	case platforms == "" && meta == "":
+		img, err = registry.Image(text, "linux/amd64")
+	case platforms == "":
+		img, err = registry.ImageWithMeta(text, "linux/amd64", readMeta(ts, meta))
+	case meta == "":
+		img, perPlatform, err = registry.Index(text, strings.Split(platforms, ",")...)
+	default:
+		img, perPlatform, err = registry.IndexWithMeta(text, readMeta(ts, meta), strings.Split(platforms, ",")...)
 	}
-	digest, perPlatform, err := reg.PushIndex(args[0], args[1], strings.Split(platforms, ",")...)
 	ts.Check(err)
-	if envVar != "" {
-		ts.Setenv(envVar, digest)
-		for p, d := range perPlatform {
-			ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p), d)
-		}
-	}
+	return envVar, img, perPlatform, true
 }
 
 // requestCounter is what reqs and proxyreqs read: the registry's or the

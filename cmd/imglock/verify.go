@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/project"
+	"github.com/imglock/imglock/internal/review"
 )
 
 const (
@@ -33,7 +35,9 @@ an ::error annotation (a warning as ::warning), except with --json.
 With --remote it also asks the registries (HEAD requests) whether each
 locked digest still exists (a vanished one fails: the build would not find
 it) and whether each tag moved upstream since it was locked (a warning, or a
-failure with --fail-on-drift).
+failure with --fail-on-drift), and says what changed in each tag that
+moved, as upgrade does. A move that upgrade would hold back (min-age or
+ignore-unused-platforms in imglock.toml) stays a warning.
 
 Example:
    $ imglock verify
@@ -62,8 +66,19 @@ Example:
 				if err != nil {
 					return err
 				}
-				vanished, drift := project.RemoteFindings(statuses)
-				problems = append(problems, vanished...)
+				// A move upgrade would hold back (imglock.toml's min-age,
+				// ignore-unused-platforms) is drift, but not yet a failure.
+				var ready, held []project.RemoteStatus
+				for _, s := range statuses {
+					if s.Review != nil && s.Review.Hold != review.NotHeld {
+						held = append(held, s)
+					} else {
+						ready = append(ready, s)
+					}
+				}
+				vanished, drift := project.RemoteFindings(ready)
+				heldVanished, heldDrift := project.RemoteFindings(held)
+				problems = append(append(problems, vanished...), heldVanished...)
 				if c.Bool(flagFailOnDrift) {
 					for _, d := range drift {
 						d.Kind = diag.Mismatch
@@ -72,6 +87,7 @@ Example:
 				} else {
 					warnings = append(warnings, drift...)
 				}
+				warnings = append(warnings, heldDrift...)
 			}
 			if c.Bool(flagJSON) {
 				if err := printJSON(c, verifyJSON(problems, warnings, statuses)); err != nil {
@@ -80,6 +96,12 @@ Example:
 			} else {
 				for _, w := range warnings {
 					fmt.Fprintln(c.App.ErrWriter, w)
+				}
+				now := time.Now()
+				for _, s := range statuses {
+					if s.Review != nil {
+						review.WriteText(c.App.ErrWriter, *s.Review, now, shortDigest)
+					}
 				}
 			}
 			// Annotations would break the JSON document on stdout.

@@ -1,8 +1,9 @@
 // Command demo walks through imglock on a throwaway project, offline: it
 // starts a registry on loopback, seeds it with a few images, writes two
 // Dockerfiles, and runs the imglock binary it is given through lock, verify,
-// a tag re-pointed upstream, verify --remote, outdated and upgrade, showing
-// each command's real output and the diff of images.lock.
+// a tag re-pointed upstream, verify --remote, outdated and upgrade (what
+// changed in the moved tag, a cooldown holding it back, the pull request
+// body), showing each command's real output and the diff of images.lock.
 //
 // It exits non-zero when a step does not behave as expected, so it doubles
 // as a smoke test of the built binary:
@@ -19,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
 
@@ -51,8 +53,14 @@ func run(binary string) error {
 	reg := registry.Start()
 	defer reg.Close()
 	host := reg.Addr
+	now := time.Now().UTC().Truncate(time.Minute)
 	step("A registry on %s, seeded with three images", host)
-	for _, img := range []string{"acme/python:3.12-slim", "acme/golang:1.26", "acme/redis:7"} {
+	d, err := pushPython(reg, python1(now))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pushed %s/acme/python:3.12-slim %s (for linux/amd64 and linux/arm64, annotated as Docker Official Images are)\n", host, d)
+	for _, img := range []string{"acme/golang:1.26", "acme/redis:7"} {
 		d, err := reg.Push(img, img+" v1")
 		if err != nil {
 			return err
@@ -110,7 +118,7 @@ CMD ["python", "-m", "worker"]
 
 	step("Upstream re-points %s:3.12-slim to new content", python)
 	oldDigest := lockedDigest(before, python, "3.12-slim")
-	newDigest, err := reg.Push("acme/python:3.12-slim", "acme/python:3.12-slim v2 (a security patch)")
+	newDigest, err := pushPython(reg, python2(now))
 	if err != nil {
 		return err
 	}
@@ -128,24 +136,38 @@ CMD ["python", "-m", "worker"]
 	}, "verify", "--remote"); err != nil {
 		return err
 	}
-	if err := im.check("python alone listed, with its new digest", func(r result) bool {
+	if err := im.check("python alone listed, with its new digest and what changed", func(r result) bool {
 		return strings.Contains(r.out, python) && strings.Contains(r.out, short(newDigest)) &&
-			!strings.Contains(r.out, "golang") && !strings.Contains(r.out, "redis")
+			!strings.Contains(r.out, "golang") && !strings.Contains(r.out, "redis") && reviewed(r)
 	}, "outdated"); err != nil {
+		return err
+	}
+
+	step("A cooldown: a digest younger than --min-age (or min-age in imglock.toml) is held back")
+	if err := im.check("python held back, with the day it becomes eligible", func(r result) bool {
+		return strings.Contains(r.out, "held back: created 2 days ago, younger than the minimum age 168h; eligible from ")
+	}, "upgrade", "--dry-run", "--min-age", "168h"); err != nil {
+		return err
+	}
+
+	step("The same as a pull request body (what a scheduled workflow opens a pull request with)")
+	if err := im.check("a Markdown table with a compare link", func(r result) bool {
+		return strings.Contains(r.out, "| version | `3.12.7` | `3.12.8` |") && strings.Contains(r.out, "[Compare `")
+	}, "upgrade", "--dry-run", "--format", "markdown"); err != nil {
 		return err
 	}
 
 	step("Move the pin deliberately")
 	move := fmt.Sprintf("%s 3.12-slim: %s -> %s", python, short(oldDigest), short(newDigest))
-	if err := im.check(move+", written nothing", func(r result) bool {
-		return r.out == move+"\ndry run: images.lock not written\n"
+	if err := im.check(move+" and what changed, written nothing", func(r result) bool {
+		return strings.HasPrefix(r.out, move+"\n") && reviewed(r) && strings.HasSuffix(r.out, "\ndry run: images.lock not written\n")
 	}, "upgrade", "--dry-run"); err != nil {
 		return err
 	}
 	if now, err := os.ReadFile(lockPath); err != nil || !bytes.Equal(now, before) {
 		return fmt.Errorf("upgrade --dry-run changed images.lock (%v)", err)
 	}
-	if err := im.check(move, func(r result) bool { return r.out == move+"\n" }, "upgrade"); err != nil {
+	if err := im.check(move, func(r result) bool { return strings.HasPrefix(r.out, move+"\n") && reviewed(r) }, "upgrade"); err != nil {
 		return err
 	}
 	after, err := os.ReadFile(lockPath)
@@ -159,6 +181,67 @@ CMD ["python", "-m", "worker"]
 
 	step("The new pin verifies")
 	return im.check("4 references verified", verified, "verify")
+}
+
+// reviewed reports whether output shows what changed in the python move:
+// version, created time and age, the revision's compare link and the size
+// change of the platform the project builds.
+func reviewed(r result) bool {
+	for _, want := range []string{
+		"    version: 3.12.7 -> 3.12.8\n",
+		" (2 days ago)\n",
+		"    compare: https://github.com/docker-library/python/compare/" + pythonRev1 + "..." + pythonRev2 + "\n",
+		"    base: debian:bookworm-slim sha256:",
+		"    linux/amd64: changed, ",
+		"    linux/arm64: changed (not used)\n",
+	} {
+		if !strings.Contains(r.out, want) {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	pythonRev1 = "8f3c1a9e5b7d2c4f6a8b0d1e3f5a7c9b2d4e6f80"
+	pythonRev2 = "c27e9d41b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3"
+)
+
+// python1 and python2 describe the python image before and after upstream
+// re-points its tag, as Docker Official Images describe themselves: OCI
+// annotations on each platform manifest and its index entry, the version
+// in the config's env too.
+func python1(now time.Time) registry.Meta {
+	return pythonMeta(now.Add(-40*24*time.Hour), "3.12.7", pythonRev1, "sha256:4f1f2c8d3b6a5e7c9d0b1a2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d", 1_180_000)
+}
+
+func python2(now time.Time) registry.Meta {
+	return pythonMeta(now.Add(-2*24*time.Hour-3*time.Hour), "3.12.8", pythonRev2, "sha256:9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c", 1_245_000)
+}
+
+func pythonMeta(created time.Time, version, rev, base string, size int) registry.Meta {
+	return registry.Meta{
+		Created: created,
+		Annotations: map[string]string{
+			"org.opencontainers.image.created":     created.Format(time.RFC3339),
+			"org.opencontainers.image.version":     version,
+			"org.opencontainers.image.revision":    rev,
+			"org.opencontainers.image.source":      "https://github.com/docker-library/python",
+			"org.opencontainers.image.base.name":   "debian:bookworm-slim",
+			"org.opencontainers.image.base.digest": base,
+		},
+		Env: []string{"PYTHON_VERSION=" + version},
+		Pad: size,
+	}
+}
+
+// pushPython pushes the python index for linux/amd64 and linux/arm64.
+func pushPython(reg *registry.Registry, m registry.Meta) (string, error) {
+	idx, _, err := registry.IndexWithMeta("python "+m.Annotations["org.opencontainers.image.version"], m, "linux/amd64", "linux/arm64")
+	if err != nil {
+		return "", err
+	}
+	return reg.PushImage("acme/python:3.12-slim", idx)
 }
 
 // step prints a section heading.

@@ -129,7 +129,7 @@ func (f *File) newEnv(b Build, lex *shell.Lex, target string) (env, error) {
 			case ok:
 				a.value, a.buildArg = v, true
 			case kp.Value != nil:
-				res, err := lex.ProcessWordWithMatches(*kp.Value, e)
+				res, err := expand(lex, *kp.Value, e, f.escape)
 				if err != nil {
 					return nil, errorf(f.Name, line, "ARG %s=%s: %v", kp.Key, *kp.Value, err)
 				}
@@ -223,10 +223,14 @@ func (e env) unsetHint(res shell.ProcessWordResult, buildArgs map[string]string)
 	return " (" + strings.Join(slices.Compact(parts), "; ") + ")"
 }
 
-// usesTargetStage reports whether an expansion depends on TARGETSTAGE,
-// whose value is the target's name.
-func (e env) usesTargetStage(matched map[string]struct{}) bool {
-	return slices.Contains(e.depends(matched).names, "TARGETSTAGE")
-}
-
 var _ shell.EnvGetter = env(nil)
+
+// expand is the lexer's ProcessWordWithMatches, but for a word with no
+// variable, quote or escape to process, which comes out as it went in:
+// most image references, evaluated once per build.
+func expand(lex *shell.Lex, word string, e shell.EnvGetter, escape rune) (shell.ProcessWordResult, error) {
+	if !strings.ContainsAny(word, "$'\"") && !strings.ContainsRune(word, escape) {
+		return shell.ProcessWordResult{Result: word}, nil
+	}
+	return lex.ProcessWordWithMatches(word, e)
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,9 @@ type Reference struct {
 	// pos tells apart two references at one place (two mounts of one RUN):
 	// the stage, and the source within it.
 	pos [2]int
+	// ownPlatform is set when a FROM --platform, not the build, says what
+	// the image is pulled for.
+	ownPlatform bool
 }
 
 // Pulls evaluates the file for each build, as dockerfile2llb does, and
@@ -67,14 +71,20 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 	if len(targets) == 0 {
 		targets = f.targets()
 	}
-	byKey := map[string]*Reference{}
-	var order []string
+	byKey := map[pullKey]*Reference{}
+	var order []pullKey
 	selects := map[int]bool{} // FROM lines that name a stage in some build
 	lex := shell.NewLex(f.escape)
+	var evaluated []done // so far, for builds that differ only in platform
 	for _, b := range builds {
 		// TARGETSTAGE, for a build without --target, is the last stage's name.
-		ev := f.evaluate(b, lex, f.stages[len(f.stages)-1].name)
-		errs = append(errs, ev.errs...)
+		ev, reused := reuse(evaluated, b)
+		if !reused {
+			ev = f.evaluate(b, lex, f.stages[len(f.stages)-1].name)
+			evaluated = append(evaluated, done{b, ev})
+			errs = append(errs, ev.errs...)
+		}
+		buildPlatform := []string{formatPlatform(b.Platform)}
 		for i, s := range ev.stages {
 			if s.base >= 0 {
 				selects[f.stages[i].line] = true
@@ -101,7 +111,7 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 				errs = append(errs, &c)
 			}
 			for _, r := range pulls {
-				key := fmt.Sprint(r.pos) + "\x00" + r.Image.String()
+				key := pullKey{r.pos, r.Image.String()}
 				have := byKey[key]
 				if have == nil {
 					c := *r
@@ -109,7 +119,11 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 					byKey[key] = have
 					order = append(order, key)
 				}
-				have.Platforms = appendNew(have.Platforms, r.Platforms...)
+				if r.ownPlatform {
+					have.Platforms = appendNew(have.Platforms, r.Platforms...)
+				} else {
+					have.Platforms = appendNew(have.Platforms, buildPlatform...)
+				}
 				have.Targets = appendNew(have.Targets, t)
 				have.Default = have.Default || idx == len(f.stages)-1
 				have.BuildArgs = appendNew(have.BuildArgs, r.BuildArgs...)
@@ -118,7 +132,7 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 		if r, err := f.frontend(b); err != nil {
 			errs = append(errs, err)
 		} else if r != nil {
-			key := "syntax\x00" + r.Image.String()
+			key := pullKey{image: "syntax\x00" + r.Image.String()}
 			if have := byKey[key]; have != nil {
 				have.Platforms = appendNew(have.Platforms, b.Platform)
 			} else {
@@ -137,6 +151,31 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 	}
 	slices.SortStableFunc(refs, func(a, b Reference) int { return cmp.Compare(a.Line, b.Line) })
 	return refs, dedupe(errs)
+}
+
+// pullKey tells apart the images of Pulls' result: one per place and image.
+type pullKey struct {
+	pos   [2]int
+	image string
+}
+
+// done is a build already evaluated.
+type done = struct {
+	b  Build
+	ev *evaluation
+}
+
+// reuse returns the evaluation of an earlier build with the same build
+// args when nothing in it depends on the platform or the target (no
+// automatic ARG in a FROM or its --platform): only where each image is
+// pulled for differs, and Pulls puts the build's own platform there.
+func reuse(builds []done, b Build) (*evaluation, bool) {
+	for _, d := range builds {
+		if !d.ev.usesPlatform && !d.ev.usesTargetStage && d.ev.errs == nil && maps.Equal(d.b.BuildArgs, b.BuildArgs) {
+			return d.ev, true
+		}
+	}
+	return nil, false
 }
 
 // targets are the stages a build can be asked for: each named stage, and
@@ -173,6 +212,7 @@ type evaluation struct {
 	stages          []resolvedStage
 	errs            diag.List
 	usesTargetStage bool // TARGETSTAGE was used: each target needs its own evaluation
+	usesPlatform    bool // an automatic platform ARG was used: each platform needs its own
 }
 
 type resolvedStage struct {
@@ -216,8 +256,8 @@ func (f *File) evaluate(b Build, lex *shell.Lex, target string) *evaluation {
 		rs := resolvedStage{base: -1}
 		platform := buildPlatform
 		if s.platform != "" {
-			res, err := lex.ProcessWordWithMatches(s.platform, e)
-			ev.usesTargetStage = ev.usesTargetStage || e.usesTargetStage(res.Matched)
+			res, err := expand(lex, s.platform, e, f.escape)
+			ev.note(e, res.Matched)
 			switch p, perr := platforms.Parse(res.Result); {
 			case err != nil:
 				ev.errs = append(ev.errs, errorf(f.Name, s.line, "FROM --platform=%s: %v", s.platform, err))
@@ -229,8 +269,8 @@ func (f *File) evaluate(b Build, lex *shell.Lex, target string) *evaluation {
 				platform = platforms.Format(platforms.Normalize(p))
 			}
 		}
-		res, err := lex.ProcessWordWithMatches(s.base, e)
-		ev.usesTargetStage = ev.usesTargetStage || e.usesTargetStage(res.Matched)
+		res, err := expand(lex, s.base, e, f.escape)
+		ev.note(e, res.Matched)
 		name := res.Result
 		switch j, isStage := earlier[name]; {
 		case err != nil:
@@ -250,6 +290,7 @@ func (f *File) evaluate(b Build, lex *shell.Lex, target string) *evaluation {
 			r.Args, r.BuildArgs = deps.names, deps.buildArgs
 			r.Platform, r.Stage = s.platform, s.name
 			r.Platforms = []string{platform}
+			r.ownPlatform = s.platform != ""
 			r.pos = [2]int{i, 0}
 			rs.image = r
 		}
@@ -269,6 +310,21 @@ func (f *File) evaluate(b Build, lex *shell.Lex, target string) *evaluation {
 		ev.errs = append(ev.errs, d)
 	}
 	return ev
+}
+
+// note records which automatic ARGs an expansion depended on.
+func (ev *evaluation) note(e env, matched map[string]struct{}) {
+	if len(matched) == 0 {
+		return
+	}
+	for _, name := range e.depends(matched).names {
+		switch {
+		case name == "TARGETSTAGE":
+			ev.usesTargetStage = true
+		case IsAutomaticArg(name):
+			ev.usesPlatform = true
+		}
+	}
 }
 
 // cycle reports a stage that depends on itself through COPY --from and

@@ -91,6 +91,7 @@ func compare(t *testing.T, name string, data []byte) int {
 	}
 	n := 0
 	for _, target := range targets {
+		union, clean := []string{}, true // what the builds for every platform pull together
 		for _, platform := range oraclePlatforms {
 			n++
 			want, wantErr := oracle.Sources(data, oracle.Options{Target: target, Platform: platform})
@@ -106,11 +107,14 @@ func compare(t *testing.T, name string, data []byte) int {
 			problems = slices.DeleteFunc(problems, func(d *diag.Diagnostic) bool { return strings.HasPrefix(d.Msg, "# syntax=") })
 			switch {
 			case wantErr != nil && len(problems) == 0 && instructionError(wantErr):
+				clean = false
 				continue // the build's to report: it pulls nothing it did not say
 			case wantErr != nil && len(problems) == 0:
+				clean = false
 				t.Errorf("%s: BuildKit fails (%v); imglock finds no problem and says it pulls %v", what, wantErr, pulled(refs))
 				continue
 			case wantErr != nil:
+				clean = false
 				continue
 			case len(problems) > 0:
 				t.Errorf("%s: imglock finds problems (%v); BuildKit builds it", what, problems)
@@ -123,6 +127,20 @@ func compare(t *testing.T, name string, data []byte) int {
 			slices.Sort(wantSet)
 			if got := pulled(refs); !slices.Equal(got, wantSet) {
 				t.Errorf("%s:\nimglock: %q\nBuildKit: %q", what, got, wantSet)
+			}
+			union = append(union, wantSet...)
+		}
+		// One Pulls over both platforms, as the project evaluates: the same
+		// images, each for the same platforms.
+		if perr == nil && clean {
+			var builds []dockerfile.Build
+			for _, p := range oraclePlatforms {
+				builds = append(builds, dockerfile.Build{Platform: p})
+			}
+			refs, _ := f.Pulls(builds, []string{target})
+			slices.Sort(union)
+			if got := pulled(refs); !slices.Equal(got, slices.Compact(union)) {
+				t.Errorf("%s --target=%s, both platforms at once:\nimglock: %q\nBuildKit: %q", name, target, got, union)
 			}
 		}
 	}

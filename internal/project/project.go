@@ -29,6 +29,7 @@ import (
 	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/review"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -60,6 +61,9 @@ type Project struct {
 	// warnings (a target that cannot build). Open does not fail on them;
 	// each operation decides.
 	Problems diag.List
+	// Policy holds moves back (cooldown, unused platforms): imglock.toml's,
+	// which the command line may override before an operation runs.
+	Policy review.Policy
 
 	only        map[string]bool           // the files a run is about, as Refs name them; nil for all
 	stages      map[string][]string       // each Dockerfile's stage names, for messages
@@ -69,6 +73,7 @@ type Project struct {
 	lock        *lock.File // as read when the project was opened
 	lockData    []byte     // its bytes; nil when there is no file
 	newResolver func() (resolve.Resolver, error)
+	res         resolve.Resolver // made once per run: one connection per registry
 }
 
 // lockStore reads and rewrites the lock file; tests wrap it to count what
@@ -106,7 +111,8 @@ func open(o Options, storeAt func(string) lockStore) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Project{Root: o.Root, Config: cfg, LockName: joinRoot(o.Root, defaultString(o.LockFile, "images.lock"))}
+	p := &Project{Root: o.Root, Config: cfg, LockName: joinRoot(o.Root, defaultString(o.LockFile, "images.lock")),
+		Policy: review.Policy{MinAge: cfg.MinAge, IgnoreUnusedPlatforms: cfg.IgnoreUnusedPlatforms}}
 	p.store = storeAt(p.LockName)
 	if o.Resolver != nil {
 		p.newResolver = func() (resolve.Resolver, error) { return o.Resolver(cfg) }
@@ -132,10 +138,17 @@ func (p *Project) Lock() *lock.File { return p.lock }
 
 // resolver returns the registry resolver, for the operations that need one.
 func (p *Project) resolver() (resolve.Resolver, error) {
+	if p.res != nil {
+		return p.res, nil
+	}
 	if p.newResolver == nil {
 		return nil, errors.New("no registry resolver configured")
 	}
-	return p.newResolver()
+	res, err := p.newResolver()
+	if err == nil {
+		p.res = res
+	}
+	return res, err
 }
 
 // scan finds the Dockerfiles and compose files (those discovery finds, and

@@ -11,6 +11,7 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/review"
 )
 
 // RemoteStatus is what the registry says now about one locked tag.
@@ -21,6 +22,7 @@ type RemoteStatus struct {
 	Locked    string               // the tag's digest in the lock
 	Current   string               // what the tag points at now; "" when the registry no longer has the tag
 	Vanished  []string             // locked digests (the tag's, or a platform's) the registry no longer has
+	Review    *review.Review       // what changed, when the tag moved
 }
 
 // Moved reports whether the tag points elsewhere than the lock says.
@@ -99,6 +101,9 @@ func (p *Project) CheckRemote(ctx context.Context) ([]RemoteStatus, error) {
 				s.Vanished = append(s.Vanished, d)
 			}
 		}
+	}
+	if err := p.reviewMoved(ctx, statuses); err != nil {
+		return nil, err
 	}
 	return statuses, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/resolve"
+	"github.com/imglock/imglock/internal/review"
 	"github.com/imglock/imglock/lock"
 )
 
@@ -18,6 +19,9 @@ type UpgradeResult struct {
 	Changes   []Change  // lines whose digest moved (platform lines move with their tag)
 	Unchanged []Change  // tags asked about whose digest did not move (Old == New)
 	Pinned    diag.List // notes: tags pinned in a Dockerfile, which the file decides, not upgrade
+	// Reviews say what changed in each tag that moved upstream, in lock
+	// order; those p.Policy holds back (Hold set) are not moved.
+	Reviews []review.Review
 }
 
 // Upgrade re-resolves the locked tags (all of them, or those that names
@@ -56,6 +60,14 @@ func (p *Project) Upgrade(ctx context.Context, names []string, dryRun bool) (Upg
 	for _, l := range leftOut {
 		delete(chosen, l.tag)
 		result.Pinned = append(result.Pinned, l.why)
+	}
+	if result.Reviews, err = p.reviewUpgrade(ctx, chosen, resolved); err != nil {
+		return UpgradeResult{}, err
+	}
+	for _, r := range result.Reviews {
+		if r.Hold != review.NotHeld {
+			delete(chosen, tagKey{r.Repo, r.Tag})
+		}
 	}
 	result.Changes, err = p.apply(chosen, nil, resolved, false, !dryRun)
 	if err != nil {

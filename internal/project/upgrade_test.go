@@ -146,9 +146,14 @@ func TestCheckRemote(t *testing.T) {
 	if len(statuses[0].Vanished) != 0 {
 		t.Errorf("vanished %v", statuses[0].Vanished)
 	}
-	// One ping for the registry, a HEAD by tag and by digest per tag.
-	if c := reg.Counts(); c["ping"] != 1 || c["head"] != 4 || c["total"] != 5 {
-		t.Errorf("requests %v, want 1 ping and 4 HEADs", c)
+	// One ping for the registry, a HEAD by tag and by digest per tag; for
+	// the tag that moved, its review: both manifests and, as they carry no
+	// annotations, both configs.
+	if c := reg.Counts(); c["ping"] != 1 || c["head"] != 4 || c["get"] != 2 || c["blob"] != 2 || c["total"] != 9 {
+		t.Errorf("requests %v, want 1 ping, 4 HEADs, 2 GETs and 2 blobs", c)
+	}
+	if r := statuses[0].Review; r == nil || r.Old.Digest != old || r.New.Digest != moved || statuses[1].Review != nil {
+		t.Errorf("reviews %+v, %+v; want base:1's alone", statuses[0].Review, statuses[1].Review)
 	}
 	vanished, drift := RemoteFindings(statuses)
 	if len(vanished) != 0 || len(drift) != 1 || drift[0].Line != 1 {

@@ -44,6 +44,7 @@ type client struct {
 	scheme     string
 	nameOpts   []name.Option
 	transports map[string]*http.Client // by canonical repository
+	memo       manifestMemo            // what getManifest downloaded
 }
 
 // repository is the canonical repo as served by c.reg, which is its
@@ -164,6 +165,7 @@ func (c *client) getManifest(ctx context.Context, t target, id string) (body []b
 	if strings.HasPrefix(id, "sha256:") && id != digest {
 		return nil, "", "", fmt.Errorf("manifest %s has the digest %s", id, digest)
 	}
+	c.memo.put(t.canonical, digest, body, resp.Header.Get("Content-Type"))
 	return body, types.MediaType(resp.Header.Get("Content-Type")), digest, nil
 }
 

@@ -119,6 +119,7 @@ type Remote struct {
 	log         io.Writer
 	progress    func(done, total int)
 	userAgent   string
+	reuse       clients // connected clients, for ReadContent
 }
 
 var _ Resolver = (*Remote)(nil)
@@ -315,6 +316,7 @@ func (r *Remote) resolveOn(ctx context.Context, ep string, reqs []Request, tick 
 	if err != nil {
 		return nil, failAll(err)
 	}
+	r.reuse.put(ep, c)
 
 	limit := r.concurrency
 	if n := r.registries[ep].Concurrency; n > 0 {
