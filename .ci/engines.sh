@@ -3,7 +3,8 @@
 # that reach them, for `eval`:
 #   - Docker Engine 20.10 (Debian's docker.io): classic builder and its
 #     built-in BuildKit 0.8, which has no named contexts;
-#   - buildkitd (moby/buildkit) behind a buildx remote builder: named contexts.
+#   - buildkitd (moby/buildkit) behind a buildx remote builder: named contexts;
+#   - the docker compose CLI plugin (docker/compose), beside buildx.
 # Idempotent: installs, builds and starts only what is missing, and reuses
 # engines already running. Progress goes to stderr; stdout is only the exports.
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 buildkit_version=v0.34.2
 buildx_version=v0.38.2
+compose_version=v2.40.3
 builder=imglock-test
 
 bin="$PWD/.ci/bin"              # git-ignored, per clone: binaries and DOCKER_CONFIG
@@ -49,7 +51,9 @@ fi
 
 # build MODULE VERSION PACKAGE...: builds from the module cache, inside the
 # module itself (go install m@v refuses its exclude directives), into .ci/bin,
-# with the version stamped in for has_version.
+# with the version stamped in for has_version. VERSION_VAR names the variable
+# that holds it, where the module keeps it elsewhere than MODULE/version;
+# OUT, a file name other than the package's.
 build() {
     local module=$1 version=$2
     shift 2
@@ -58,7 +62,7 @@ build() {
     dir=$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
     [ -n "$dir" ] || { log "no module directory for $module@$version"; return 1; }
     (cd "$dir" && GOWORK=off GOFLAGS=-mod=readonly go build -trimpath \
-        -ldflags "-X $module/version.Version=$version" -o "$bin/" "$@")
+        -ldflags "-X ${VERSION_VAR:-$module/version.Version}=$version" -o "$bin/${OUT:-}" "$@")
 }
 # has_version MODULE VERSION COMMAND...: whether COMMAND prints that version
 # (-trimpath keeps -ldflags out of `go version -m`).
@@ -81,6 +85,12 @@ fi
 has_version github.com/docker/buildx "$buildx_version" "$bin/buildx" version ||
     build github.com/docker/buildx "$buildx_version" ./cmd/buildx
 ln -sfn "$bin/buildx" "$config/cli-plugins/docker-buildx"
+# docker compose, as a CLI plugin beside buildx: `docker compose version`
+# prints "Docker Compose version v2.40.3".
+[[ $("$bin/docker-compose" version 2>/dev/null) == "Docker Compose version $compose_version" ]] ||
+    VERSION_VAR=github.com/docker/compose/v2/internal.Version OUT=docker-compose \
+        build github.com/docker/compose/v2 "$compose_version" ./cmd
+ln -sfn "$bin/docker-compose" "$config/cli-plugins/docker-compose"
 
 # alive PID: a zombie (the machine's init may be slow to reap) counts as dead.
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }

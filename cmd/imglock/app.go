@@ -67,7 +67,7 @@ bad input, 3 registry or network failure.`,
 			&cli.StringFlag{Name: flagLockfile, Value: "images.lock", Usage: "the lock `FILE`, relative to the repository"},
 			&cli.StringFlag{Name: flagConfig, Value: config.FileName, Usage: "the configuration `FILE`, relative to the repository (optional)"},
 		},
-		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), bakeCommand(), contextsCommand(), lsCommand(), pinCommand(), unpinCommand(), configCommand()},
+		Commands: []*cli.Command{lockCommand(), verifyCommand(), upgradeCommand(), outdatedCommand(), buildCommand(), bakeCommand(), composeCommand(), contextsCommand(), lsCommand(), pinCommand(), unpinCommand(), configCommand()},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/diag"
@@ -27,6 +28,9 @@ func main() {
 // error carries (the builder's own, for build), else the one its kind of
 // problem gives (diag.ExitCode). The error is printed once, here.
 func run(args []string, stdout, stderr io.Writer) int {
+	// The compose loader logs through logrus what imglock reports itself,
+	// at a position, or has no use for (the obsolete `version` key).
+	logrus.SetOutput(io.Discard)
 	app := newApp(stdout, stderr)
 	err := app.Run(interspersed(app, args))
 	if err == nil {

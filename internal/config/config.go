@@ -72,7 +72,11 @@ type ComposeSettings struct {
 	Path     string   `toml:"path"`
 	EnvFiles []string `toml:"env-files"`
 	Profiles []string `toml:"profiles"` // default: every profile
-	Line     int      `toml:"-"`
+	// Files are compose files read on top of the project, in order, as
+	// docker compose -f reads them: the project is also read with them.
+	// Like EnvFiles, relative to the compose file's directory.
+	Files []string `toml:"files"`
+	Line  int      `toml:"-"`
 }
 
 // Bake says which bake files to read; default: those buildx reads.
@@ -191,7 +195,7 @@ func (c *Config) ForCompose(path string) ComposeSettings {
 	}
 	for _, d := range c.Compose {
 		if ok, _ := doublestar.Match(d.Path, path); ok {
-			s.EnvFiles, s.Profiles, s.Line = orSet(d.EnvFiles, s.EnvFiles), orSet(d.Profiles, s.Profiles), d.Line
+			s.EnvFiles, s.Profiles, s.Files, s.Line = orSet(d.EnvFiles, s.EnvFiles), orSet(d.Profiles, s.Profiles), orSet(d.Files, s.Files), d.Line
 		}
 	}
 	return s

@@ -43,13 +43,13 @@ func TestParseFull(t *testing.T) {
 			BuildArgs: map[string]string{"GO_VERSION": "1.23"},
 			Line:      38,
 		}},
-		Compose: []ComposeSettings{{Path: "deploy/compose.yaml", EnvFiles: []string{".env.ci"}, Profiles: []string{"debug"}, Line: 42}},
+		Compose: []ComposeSettings{{Path: "deploy/compose.yaml", EnvFiles: []string{".env.ci"}, Profiles: []string{"debug"}, Files: []string{"compose.full.yaml"}, Line: 42}},
 		Bake:    Bake{Files: []string{"docker-bake.hcl"}},
 		Registries: map[string]Registry{
 			"docker.io": {Mirror: "harbor.example.com/dockerhub", Fallback: false,
-				Source: map[string]string{"mirror": "full.toml:53", "fallback": "full.toml:54"}},
+				Source: map[string]string{"mirror": "full.toml:54", "fallback": "full.toml:55"}},
 			"registry.internal:5000": {Insecure: true, CA: "certs/ca.pem", Concurrency: 16, Fallback: true,
-				Source: map[string]string{"insecure": "full.toml:57", "ca": "full.toml:58", "concurrency": "full.toml:59"}},
+				Source: map[string]string{"insecure": "full.toml:58", "ca": "full.toml:59", "concurrency": "full.toml:60"}},
 		},
 		File: "full.toml",
 	}
@@ -664,6 +664,7 @@ env-files = [".env"]
 [[compose]]
 path = "deploy/compose.yaml"
 profiles = ["debug"]
+files = ["compose.full.yaml"]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -673,7 +674,7 @@ profiles = ["debug"]
 		want ComposeSettings
 	}{
 		{"compose.yaml", ComposeSettings{Path: "compose.yaml", EnvFiles: []string{".env"}, Line: 1}},
-		{"deploy/compose.yaml", ComposeSettings{Path: "deploy/compose.yaml", EnvFiles: []string{".env"}, Profiles: []string{"debug"}, Line: 4}},
+		{"deploy/compose.yaml", ComposeSettings{Path: "deploy/compose.yaml", EnvFiles: []string{".env"}, Profiles: []string{"debug"}, Files: []string{"compose.full.yaml"}, Line: 4}},
 		{"docker-compose.yml", ComposeSettings{Path: "docker-compose.yml"}},
 	} {
 		if got := c.ForCompose(tt.path); !reflect.DeepEqual(got, tt.want) {

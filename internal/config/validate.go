@@ -60,6 +60,7 @@ func (p *problems) convert(d *document, ix *index, machine bool) *Config {
 		s.Line = p.path(ix, at, "compose", s.Path)
 		p.each(ix, at.key("env-files"), s.EnvFiles, nonEmpty("env-file"))
 		p.each(ix, at.key("profiles"), s.Profiles, nonEmpty("profile"))
+		p.each(ix, at.key("files"), s.Files, nonEmpty("compose file"))
 	}
 	c.Registries = p.registries(ix, d.Registries)
 	c.Warnings = p.warnings

@@ -1,6 +1,7 @@
-// Package discover finds the Dockerfiles in a source tree, so imglock can
-// lock every base image a repository builds from without being told where
-// the Dockerfiles are, and the project root that tree starts at.
+// Package discover finds the Dockerfiles and compose files in a source
+// tree, so imglock can lock every base image a repository builds from and
+// every image its compose files pull without being told where they are,
+// and the project root that tree starts at.
 package discover
 
 import (
@@ -21,7 +22,8 @@ import (
 type Options struct {
 	// Include holds patterns of paths to find besides the Dockerfiles
 	// found by name (IsDockerfile): a regular file whose path matches one
-	// is found whatever its name. Unlike Exclude, a pattern without a
+	// is found whatever its name, as a compose file when it is YAML
+	// (IsYAML), else as a Dockerfile. Unlike Exclude, a pattern without a
 	// slash matches at the root only. The directories Find never enters
 	// and Exclude still apply.
 	Include []string
@@ -61,13 +63,30 @@ func patterns(option string, list []string) ([]string, error) {
 // slash-separated paths relative to root, sorted. Symlinked directories are not followed; a symlinked file
 // counts if it resolves to a regular file.
 func Find(root string, opts Options) ([]string, error) {
+	found, err := FindAll(root, opts)
+	return found.Dockerfiles, err
+}
+
+// Found is what FindAll finds: slash-separated paths relative to the root,
+// each list sorted.
+type Found struct {
+	Dockerfiles []string
+	// Compose are the files docker compose finds by name (IsComposeFile)
+	// and the YAML files Include names.
+	Compose []string
+}
+
+// FindAll returns the Dockerfiles and the compose files under root, in
+// one walk, as Find finds Dockerfiles.
+func FindAll(root string, opts Options) (Found, error) {
+	var found Found
 	excludes, err := patterns("exclude", opts.Exclude)
 	if err != nil {
-		return nil, err
+		return found, err
 	}
 	includes, err := patterns("include", opts.Include)
 	if err != nil {
-		return nil, err
+		return found, err
 	}
 	excluded := func(rel, name string) bool {
 		for _, p := range excludes {
@@ -80,30 +99,36 @@ func Find(root string, opts Options) ([]string, error) {
 		}
 		return false
 	}
-	wanted := func(rel, name string) bool {
-		if IsDockerfile(name) {
-			return true
+	// wanted says where a file goes: Dockerfiles, Compose, or nowhere.
+	wanted := func(rel, name string) *[]string {
+		switch {
+		case IsDockerfile(name):
+			return &found.Dockerfiles
+		case IsComposeFile(name):
+			return &found.Compose
 		}
 		for _, p := range includes {
 			if doublestar.MatchUnvalidated(p, rel) {
-				return true
+				if IsYAML(name) {
+					return &found.Compose
+				}
+				return &found.Dockerfiles
 			}
 		}
-		return false
+		return nil
 	}
 
 	// The root itself may be a symlink; only links below it are not followed.
 	dir, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, err
+		return found, err
 	}
 	if fi, err := os.Stat(dir); err != nil {
-		return nil, err
+		return found, err
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory", root)
+		return found, fmt.Errorf("%s is not a directory", root)
 	}
 
-	var found []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -125,7 +150,8 @@ func Find(root string, opts Options) ([]string, error) {
 			}
 			return nil
 		}
-		if !wanted(rel, name) || excluded(rel, name) {
+		list := wanted(rel, name)
+		if list == nil || excluded(rel, name) {
 			return nil
 		}
 		switch {
@@ -144,14 +170,39 @@ func Find(root string, opts Options) ([]string, error) {
 		default:
 			return nil // devices, sockets, pipes
 		}
-		found = append(found, rel)
+		*list = append(*list, rel)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return Found{}, err
 	}
-	slices.Sort(found)
+	slices.Sort(found.Dockerfiles)
+	slices.Sort(found.Compose)
 	return found, nil
+}
+
+// ComposeFileNames are the names docker compose looks for in a directory,
+// in its order of preference: it reads the first that exists.
+var ComposeFileNames = []string{"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"}
+
+// ComposeOverrideFileNames are the override files docker compose reads
+// after that one, in its order of preference: the first that exists.
+var ComposeOverrideFileNames = []string{"compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"}
+
+// IsComposeFile reports whether a file name (or the last element of a
+// path) is one docker compose finds by itself: a compose file or an
+// override file. As docker compose looks them up by name, letter case
+// counts.
+func IsComposeFile(name string) bool {
+	name = path.Base(filepath.ToSlash(name))
+	return slices.Contains(ComposeFileNames, name) || slices.Contains(ComposeOverrideFileNames, name)
+}
+
+// IsYAML reports whether a file name ends in .yaml or .yml, in any case:
+// an included file that is YAML is a compose file, not a Dockerfile.
+func IsYAML(name string) bool {
+	ext := asciiLower(path.Ext(filepath.ToSlash(name)))
+	return ext == ".yaml" || ext == ".yml"
 }
 
 // IsDockerfile reports whether a file name (or the last element of a

@@ -637,3 +637,68 @@ func TestFindBadInclude(t *testing.T) {
 		t.Errorf("error = %v, want %s", err, want)
 	}
 }
+
+func TestIsComposeFile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{"compose.yaml", true},
+		{"compose.yml", true},
+		{"docker-compose.yml", true},
+		{"docker-compose.yaml", true},
+		{"compose.override.yml", true},
+		{"compose.override.yaml", true},
+		{"docker-compose.override.yml", true},
+		{"docker-compose.override.yaml", true},
+		{"deploy/compose.yaml", true},
+		// docker compose looks files up by exact name.
+		{"Compose.yaml", false},
+		{"docker-compose.YML", false},
+		// Other files are named with -f, or by include in imglock.toml.
+		{"docker-compose.prod.yml", false},
+		{"compose.dev.yaml", false},
+		{"compose.json", false},
+		{"compose.yaml.bak", false},
+	} {
+		if got := IsComposeFile(tt.name); got != tt.want {
+			t.Errorf("IsComposeFile(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestFindAll: one walk finds Dockerfiles and compose files, with the same
+// directories skipped and the same excludes; an included YAML file is a
+// compose file, anything else included a Dockerfile.
+func TestFindAll(t *testing.T) {
+	root := tree(t,
+		"compose.yaml",
+		"compose.override.yaml",
+		"Dockerfile",
+		"app/docker-compose.yml",
+		"app/Dockerfile",
+		"app/docker-compose.prod.yml",
+		"app/build.def",
+		"examples/compose.yaml",
+		"node_modules/x/compose.yaml",
+		"testdata/compose.yaml",
+	)
+	got, err := FindAll(root, Options{
+		Include: []string{"app/*.prod.yml", "app/*.def"},
+		Exclude: []string{"examples/**"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Found{
+		Dockerfiles: []string{"Dockerfile", "app/Dockerfile", "app/build.def"},
+		Compose:     []string{"app/docker-compose.prod.yml", "app/docker-compose.yml", "compose.override.yaml", "compose.yaml"},
+	}
+	if !slices.Equal(got.Dockerfiles, want.Dockerfiles) || !slices.Equal(got.Compose, want.Compose) {
+		t.Errorf("FindAll\n got %q\nwant %q", got, want)
+	}
+	dockerfiles, err := Find(root, Options{Include: []string{"app/*.prod.yml", "app/*.def"}, Exclude: []string{"examples/**"}})
+	if err != nil || !slices.Equal(dockerfiles, want.Dockerfiles) {
+		t.Errorf("Find = %q, %v; want the Dockerfiles of FindAll, %q", dockerfiles, err, want.Dockerfiles)
+	}
+}

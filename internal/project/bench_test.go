@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/imglock/imglock/lock"
@@ -79,6 +80,80 @@ func BenchmarkVerify(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// writeComposeTree writes projects compose projects of ten services each
+// into the tree writeTree wrote (n Dockerfiles): six images (two from
+// .env, one replaced by an override file), one service of a profile and
+// three builds of the tree's Dockerfiles with args and a target. It adds
+// what they pull to f.
+func writeComposeTree(tb testing.TB, dir string, projects, n int, registry string, f *lock.File) {
+	tb.Helper()
+	set := func(repo, tag string) {
+		if _, ok := f.Lookup(repo, tag); !ok {
+			if err := f.Set(lock.Entry{Repo: repo, Tag: tag, Digest: fmt.Sprintf("sha256:%064x", len(repo)*7+len(tag))}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	for p := range projects {
+		var compose, env strings.Builder
+		compose.WriteString("services:\n")
+		for s := range 6 {
+			repo := fmt.Sprintf("%s/runtime/r%d", registry, (p+s)%40)
+			if s < 2 {
+				fmt.Fprintf(&compose, "  svc%d:\n    image: ${IMAGE_%d}\n    restart: always\n", s, s)
+				fmt.Fprintf(&env, "IMAGE_%d=%s:%d\n", s, repo, s)
+			} else {
+				fmt.Fprintf(&compose, "  svc%d:\n    image: %s:%d\n    ports: [\"80%02d:80\"]\n", s, repo, s, s)
+			}
+			if s != 5 { // the override replaces it
+				set(repo, fmt.Sprint(s))
+			}
+		}
+		fmt.Fprintf(&compose, "  debug:\n    image: %s/debug/d%d:1\n    profiles: [debug]\n", registry, p%10)
+		set(fmt.Sprintf("%s/debug/d%d", registry, p%10), "1")
+		for b := range 3 {
+			i := (p*3 + b) % n
+			img := fmt.Sprintf("%s/team%d/app", registry, i%50)
+			fmt.Fprintf(&compose, "  build%d:\n    build:\n      context: ../../svc%03d\n      dockerfile: s%d.Dockerfile\n      args:\n        BASE: %s:3\n      target: build\n", b, i/10, i, img)
+			set(img, "3")
+		}
+		override := fmt.Sprintf("services:\n  svc5:\n    image: %s/runtime/override:%d\n", registry, p%5)
+		set(registry+"/runtime/override", fmt.Sprint(p%5))
+		files := map[string]string{"compose.yaml": compose.String(), ".env": env.String(), "compose.override.yaml": override}
+		for name, content := range files {
+			path := filepath.Join(dir, "deploy", fmt.Sprintf("stack%02d", p), name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				tb.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkVerifyCompose is `imglock verify` over a 200-service compose
+// tree (20 projects with .env and override files, 60 builds) and 1,000
+// Dockerfiles.
+func BenchmarkVerifyCompose(b *testing.B) {
+	dir := b.TempDir()
+	f := writeTree(b, dir, 1000, 50, "registry.example.com")
+	writeComposeTree(b, dir, 20, 1000, "registry.example.com", f)
+	if err := os.WriteFile(filepath.Join(dir, "images.lock"), f.Format(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Open(Options{Root: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if problems := p.Verify(); len(problems) != 0 {
+			b.Fatalf("%d problems, first %v", len(problems), problems[0])
 		}
 	}
 }

@@ -7,12 +7,15 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/imglock/imglock/internal/compose"
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/lock"
 )
 
-// PinResult says what Pin or Unpin did to one Dockerfile.
+// PinResult says what Pin or Unpin did to one Dockerfile, compose file or
+// .env file.
 type PinResult struct {
 	File    string
 	Changed int       // references rewritten
@@ -116,14 +119,22 @@ func (p *Project) disagrees(r dockerfile.Reference, locked string) *diag.Diagnos
 
 // unpinnable: a literal reference written with both a tag and a digest.
 func unpinnable(r dockerfile.Reference) bool {
-	return r.Image.Digest != "" && r.Image.Tag != "" && r.Written == r.Expanded
+	return r.Image.Digest != "" && r.Image.Tag != "" && r.Written == r.Expanded && !inline(r)
 }
 
 // pinnable: a literal reference with a tag; an ARG-built one would need
 // its ARG default rewritten, and the syntax directive goes pinned through
-// BUILDKIT_SYNTAX at build time.
+// BUILDKIT_SYNTAX at build time. A compose reference is literal where it
+// is reported (the compose file, or the .env line that supplies it); one
+// in a dockerfile_inline is left to imglock compose.
 func pinnable(r dockerfile.Reference) bool {
-	return r.Image.Tag != "" && r.Written == r.Expanded && r.Kind != dockerfile.KindSyntax
+	return r.Image.Tag != "" && r.Written == r.Expanded && r.Kind != dockerfile.KindSyntax && !inline(r)
+}
+
+// inline reports whether a Dockerfile reference is written in a compose
+// file's dockerfile_inline.
+func inline(r dockerfile.Reference) bool {
+	return !compose.IsKind(r.Kind) && discover.IsYAML(r.File)
 }
 
 func skipReason(r dockerfile.Reference) *diag.Diagnostic {
@@ -132,6 +143,8 @@ func skipReason(r dockerfile.Reference) *diag.Diagnostic {
 		return nil // digest only: already pinned
 	case r.Kind == dockerfile.KindSyntax:
 		return nil // pinned at build time through BUILDKIT_SYNTAX
+	case compose.IsKind(r.Kind) || inline(r):
+		return composeNote(r)
 	}
 	return diag.New(diag.Note, r.File, r.Line, "%s comes from ARG %s; pin it at build time with 'imglock build'", r.Written, strings.Join(r.Args, ", "))
 }
@@ -150,6 +163,19 @@ func withTag(r dockerfile.Reference) string {
 func tagText(r dockerfile.Reference) string {
 	name, _, _ := strings.Cut(r.Written, "@")
 	return name
+}
+
+// rewrite rewrites the references of one file: a Dockerfile, or a compose
+// file or .env file.
+func rewrite(file string, data []byte, reps []dockerfile.Replacement) ([]byte, error) {
+	if len(reps) == 0 || !compose.IsKind(reps[0].Ref.Kind) {
+		return dockerfile.Rewrite(file, data, reps)
+	}
+	var out []compose.Replacement
+	for _, r := range reps {
+		out = append(out, compose.Replacement{Line: r.Ref.Line, Written: r.Ref.Written, With: r.With})
+	}
+	return compose.Rewrite(file, data, out)
 }
 
 // rewriteFiles rewrites each Dockerfile with the replacement that with
@@ -185,7 +211,7 @@ func rewriteFiles(refs []dockerfile.Reference, with func(int, dockerfile.Referen
 			if err != nil {
 				return results, err
 			}
-			out, err := dockerfile.Rewrite(file, data, reps)
+			out, err := rewrite(file, data, reps)
 			if err != nil {
 				return results, err
 			}

@@ -1,7 +1,7 @@
 // Package project is one repository as imglock sees it: its settings
-// (imglock.toml), its lock (images.lock) and the base-image references of
-// its Dockerfiles, with the operations the commands run on them (Verify,
-// Tidy, Upgrade, CheckRemote, Pin, Unpin).
+// (imglock.toml), its lock (images.lock) and the image references of its
+// Dockerfiles and compose files, with the operations the commands run on
+// them (Verify, Tidy, Upgrade, CheckRemote, Pin, Unpin).
 //
 // A Project reads the lock once when it is opened and plans from that
 // copy; an operation that writes re-reads the lock under its file lock and
@@ -11,6 +11,7 @@ package project
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"maps"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/imglock/imglock/internal/bake"
+	"github.com/imglock/imglock/internal/compose"
 	"github.com/imglock/imglock/internal/config"
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/discover"
@@ -50,9 +52,11 @@ type Project struct {
 	Root     string
 	Config   *config.Config
 	LockName string // the lock's path, as messages name it
-	// Refs are the references of every Dockerfile, in file order. Their
-	// Platforms are narrowed to those the lock records lines for: the
-	// configured platforms, or a FROM --platform written as a constant.
+	// Refs are the references of every Dockerfile and compose file (or
+	// the .env file that supplies one), in file order. Their Platforms are
+	// narrowed to those the lock records lines for: the configured
+	// platforms, a FROM --platform written as a constant, or those a
+	// compose file names.
 	Refs []dockerfile.Reference
 	// Problems are what reading the Dockerfiles found: bad input, and
 	// warnings (a target that cannot build). Open does not fail on them;
@@ -149,30 +153,46 @@ func (p *Project) resolver() (resolve.Resolver, error) {
 	return res, err
 }
 
-// scan finds the Dockerfiles (those discovery finds, and those named) and
-// evaluates each as the builds of the repository use it: for each platform
-// and set of build args its settings give, every stage as a target. The
-// files are read in parallel; their problems are kept in p.Problems.
+// scan finds the Dockerfiles and compose files (those discovery finds, and
+// those named) and evaluates each Dockerfile as the builds of the
+// repository use it: for each platform and set of build args its settings
+// give, every stage as a target, and as each compose build section builds
+// it. The Dockerfiles are read in parallel; the problems are kept in
+// p.Problems.
 func (p *Project) scan(o Options) error {
-	files, err := discover.Find(o.Root, discover.Options{Include: p.Config.Include, Exclude: p.Config.Exclude})
+	found, err := discover.FindAll(o.Root, discover.Options{Include: p.Config.Include, Exclude: p.Config.Exclude})
 	if err != nil {
 		return err
 	}
 	if err := p.readBake(); err != nil {
 		return err
 	}
-	files = p.withBakeFiles(files)
+	files := p.withBakeFiles(found.Dockerfiles)
 	if len(o.Files) > 0 {
 		p.only = map[string]bool{}
 		for _, f := range o.Files {
 			f = path.Clean(filepath.ToSlash(f))
 			p.only[filepath.ToSlash(joinRoot(o.Root, f))] = true
-			if !slices.Contains(files, f) {
-				files = append(files, f)
+			list := &files
+			if discover.IsComposeFile(f) || discover.IsYAML(f) {
+				list = &found.Compose
+			}
+			if !slices.Contains(*list, f) {
+				*list = append(*list, f)
 			}
 		}
-		slices.Sort(files)
 	}
+	// The compose files first: their builds are more builds of Dockerfiles,
+	// some of which only they name.
+	cs := p.scanCompose(found.Compose)
+	composeOnly := map[string]bool{}
+	for rel := range cs.builds {
+		if !slices.Contains(files, rel) {
+			files = append(files, rel)
+			composeOnly[rel] = true
+		}
+	}
+	slices.Sort(files)
 	results := make([]scanned, len(files))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -181,7 +201,7 @@ func (p *Project) scan(o Options) error {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results[i] = p.scanFile(files[i], p.only[filepath.ToSlash(joinRoot(o.Root, files[i]))], o.BuildArgs)
+				results[i] = p.scanFile(files[i], p.only[filepath.ToSlash(joinRoot(o.Root, files[i]))] || composeOnly[files[i]], o.BuildArgs, cs.builds[files[i]], composeOnly[files[i]])
 			}
 		}()
 	}
@@ -196,8 +216,11 @@ func (p *Project) scan(o Options) error {
 		p.Problems = append(p.Problems, r.problems...)
 		p.stages[r.name] = r.stages
 	}
-	if len(files) == 0 {
-		p.Problems.Add(diag.Input, o.Root, 0, "no Dockerfile found (looked for Dockerfile, Containerfile and the like; add others with include in %s)", config.FileName)
+	p.Refs = append(p.Refs, cs.refs...)
+	p.Problems = append(p.Problems, cs.problems...)
+	slices.SortStableFunc(p.Refs, func(a, b dockerfile.Reference) int { return cmp.Compare(a.File, b.File) })
+	if len(files) == 0 && len(found.Compose) == 0 {
+		p.Problems.Add(diag.Input, o.Root, 0, "no Dockerfile or compose file found (looked for Dockerfile, Containerfile, compose.yaml and the like; add others with include in %s)", config.FileName)
 	}
 	return nil
 }
@@ -210,8 +233,10 @@ type scanned struct {
 	stages   []string
 }
 
-// scanFile reads and evaluates the Dockerfile rel (relative to the root).
-func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string) scanned {
+// scanFile reads and evaluates the Dockerfile rel (relative to the root),
+// for its plain builds (unless only compose files build it) and for the
+// builds of it in compose files.
+func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string, composeBuilds []compose.Build, composeOnly bool) scanned {
 	name := filepath.ToSlash(joinRoot(p.Root, rel))
 	out := scanned{name: name}
 	data, err := os.ReadFile(joinRoot(p.Root, rel))
@@ -232,22 +257,30 @@ func (p *Project) scanFile(rel string, named bool, cliArgs map[string]string) sc
 	settings := p.Config.ForDockerfile(rel)
 	var refs []dockerfile.Reference
 	var problems diag.List
-	if targets := p.bake[rel]; len(targets) > 0 {
-		refs, problems, settings.Platforms = bakePulls(f, settings, cliArgs, targets)
-	} else {
-		refs, problems = f.Pulls(builds(settings, cliArgs), settings.Targets)
+	if !composeOnly {
+		if targets := p.bake[rel]; len(targets) > 0 {
+			refs, problems, settings.Platforms = bakePulls(f, settings, cliArgs, targets)
+		} else {
+			refs, problems = f.Pulls(builds(settings, cliArgs), settings.Targets)
+		}
+		recordedPlatforms(refs, settings.Platforms)
 	}
-	if len(settings.Platforms) == 0 {
-		// No platform configured: the builds were evaluated for the default
-		// one, and the lock records lines only where a FROM names its own.
-		for i, r := range refs {
-			if r.Platform == "" || strings.Contains(r.Platform, "$") {
-				refs[i].Platforms = nil
-			}
+	out.refs, out.problems = p.composeBuilds(f, settings, refs, problems, composeBuilds)
+	return out
+}
+
+// recordedPlatforms narrows the platforms of references that builds for
+// the default platform pull, when none is configured: the lock records
+// lines only where a FROM names its own.
+func recordedPlatforms(refs []dockerfile.Reference, configured []string) {
+	if len(configured) > 0 {
+		return
+	}
+	for i, r := range refs {
+		if r.Platform == "" || strings.Contains(r.Platform, "$") {
+			refs[i].Platforms = nil
 		}
 	}
-	out.refs, out.problems = refs, problems
-	return out
 }
 
 // binary reports whether a file discovery found by a pattern of names

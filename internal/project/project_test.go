@@ -3,6 +3,7 @@ package project
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,5 +252,55 @@ func TestVerifyPlatformLines(t *testing.T) {
 		"images.lock:2: docker.io/library/alpine 3/linux/s390x is for a platform not configured or named by a FROM --platform; run 'imglock lock' to drop it"
 	if got != want {
 		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestComposeBuildsOfADockerfile: a Dockerfile that discovery finds and a
+// compose file builds is evaluated both ways, one reference per place:
+// the compose build's platforms are recorded, its args and target add the
+// images they select. A Dockerfile only a compose file names is evaluated
+// only as it builds it.
+func TestComposeBuildsOfADockerfile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "ARG BASE=alpine:3.22\nFROM ${BASE} AS base\nFROM golang:1.26 AS build\nFROM base\n")
+	writeFile(t, filepath.Join(dir, "only.df"), "FROM debian:12 AS a\nFROM ubuntu:24.04 AS b\n")
+	writeFile(t, filepath.Join(dir, "compose.yaml"), `services:
+  app:
+    build:
+      context: .
+      args: {BASE: alpine:3.21}
+      platforms: [linux/arm64]
+  tool:
+    build:
+      context: .
+      dockerfile: only.df
+      target: a
+`)
+	p, err := Open(Options{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) > 0 {
+		t.Fatal(p.Problems)
+	}
+	var got []string
+	for _, r := range p.Refs {
+		got = append(got, fmt.Sprintf("%s:%d %s %v", filepath.Base(r.File), r.Line, r.Expanded, r.Platforms))
+	}
+	want := []string{
+		"Dockerfile:2 alpine:3.22 []",
+		"Dockerfile:2 alpine:3.21 [linux/arm64]",
+		"Dockerfile:3 golang:1.26 []",
+		"only.df:1 debian:12 []",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Refs\n got %q\nwant %q", got, want)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

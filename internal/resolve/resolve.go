@@ -309,8 +309,12 @@ func newTransport(p RetryPolicy) *http.Transport {
 	t.MaxResponseHeaderBytes = headerLimit
 	t.ResponseHeaderTimeout = p.withDefaults().HeaderTimeout
 	// Every request of a run may be in flight at once: keep their
-	// connections for the next ones instead of closing all but 50.
+	// connections for the next ones instead of closing all but 50. No
+	// limit across hosts either: the default's 100 closes connections a
+	// request was about to reuse ("putIdleConn: too many idle
+	// connections"); concurrency bounds them already.
 	t.MaxIdleConnsPerHost = maxIdlePerHost
+	t.MaxIdleConns = 0
 	return t
 }
 
