@@ -235,43 +235,17 @@ func formatKey(key []string) string {
 // suggest names the key of the types closest to name, if close enough for a
 // typo.
 func suggest(name string, types ...reflect.Type) string {
-	best, bestDist := "", 0
+	var keys []string
 	for _, t := range types {
 		for t.Kind() == reflect.Slice {
 			t = t.Elem()
 		}
 		for _, f := range fields(t) {
-			k := f.Tag.Get("toml")
-			if d := distance(strings.ToLower(name), k); k != name && d <= max(1, len(k)/3) && (best == "" || d < bestDist) {
-				best, bestDist = k, d
-			}
+			keys = append(keys, f.Tag.Get("toml"))
 		}
 	}
-	if best == "" {
-		return ""
+	if best := diag.Closest(name, keys, max(1, len(name)/3)); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	if len(a) > 64 {
-		return len(a) // far from every key; bounds the cost
-	}
-	row := make([]int, len(b)+1)
-	for j := range row {
-		row[j] = j
-	}
-	for i := range len(a) {
-		prev := row[0] // row[j] of the previous row
-		row[0] = i + 1
-		for j := range len(b) {
-			sub := prev
-			if a[i] != b[j] {
-				sub++
-			}
-			prev, row[j+1] = row[j+1], min(row[j+1]+1, row[j]+1, sub)
-		}
-	}
-	return row[len(b)]
+	return ""
 }
