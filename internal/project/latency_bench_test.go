@@ -3,13 +3,18 @@ package project
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imglock/imglock/internal/dockerfile"
 	"github.com/imglock/imglock/internal/resolve"
@@ -84,9 +89,13 @@ func coldLock(b *testing.B, proxy *faultproxy.Proxy, refs []dockerfile.Reference
 }
 
 // BenchmarkLockLatency is `imglock lock` against a registry 20 ms away:
-// cold (nothing locked), warm (up to date: no request at all), and the
-// baseline of resolving the same tags one by one as `crane digest` does (a
-// new connection, /v2/ ping and HEAD per tag); and a cold lock on loopback
+// cold (nothing locked), warm (up to date: no request at all), and two
+// baselines resolving the same tags with go-containerregistry: its
+// remote.Puller, which authenticates once per repository, asked for every
+// tag at once within imglock's concurrency (ggcr-concurrent), and a
+// sequential loop of crane.Digest, a new connection, /v2/ ping and HEAD
+// per tag, as a shell loop over `crane digest` does (crane-one-by-one);
+// and a cold lock on loopback
 // with no added latency, for imglock's own cost. The floor of a cold lock
 // is a round trip for the ping and one for every HEAD at once, and one
 // more for the token where the registry wants one (cold-tokens); over TLS
@@ -99,6 +108,10 @@ func BenchmarkLockLatency(b *testing.B) {
 	b.Run("cold-tokens/tags=100/repos=10", func(b *testing.B) {
 		proxy, refs, _ := latencySetupWith(b, 100, 10, requestLatency, faultproxy.Start, registry.WithTokenAuth())
 		coldLock(b, proxy, refs)
+	})
+	b.Run("ggcr-concurrent-tokens/tags=100/repos=10", func(b *testing.B) {
+		proxy, _, names := latencySetupWith(b, 100, 10, requestLatency, faultproxy.Start, registry.WithTokenAuth())
+		ggcrConcurrent(b, proxy, names)
 	})
 	b.Run("cold-tls/tags=100/repos=10", func(b *testing.B) {
 		proxy, refs, _ := latencySetupWith(b, 100, 10, requestLatency, faultproxy.StartTLS)
@@ -131,6 +144,10 @@ func BenchmarkLockLatency(b *testing.B) {
 			}
 			reportRequests(b, proxy, runs)
 		})
+		b.Run("ggcr-concurrent/"+name, func(b *testing.B) {
+			proxy, _, names := latencySetup(b, tc.tags, tc.repos, requestLatency)
+			ggcrConcurrent(b, proxy, names)
+		})
 		b.Run("crane-one-by-one/"+name, func(b *testing.B) {
 			proxy, _, names := latencySetup(b, tc.tags, tc.repos, requestLatency)
 			proxy.ResetCounts()
@@ -147,4 +164,42 @@ func BenchmarkLockLatency(b *testing.B) {
 			reportRequests(b, proxy, runs)
 		})
 	}
+}
+
+// ggcrConcurrent resolves names as often as b asks with a new
+// remote.Puller each run (a cold client), every HEAD at once within
+// resolve.DefaultConcurrency.
+func ggcrConcurrent(b *testing.B, proxy *faultproxy.Proxy, names []string) {
+	proxy.ResetCounts()
+	runs := 0
+	for b.Loop() {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = resolve.DefaultConcurrency
+		puller, err := remote.NewPuller(remote.WithTransport(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sem := make(chan struct{}, resolve.DefaultConcurrency)
+		var wg sync.WaitGroup
+		for _, n := range names {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				ref, err := name.ParseReference(n)
+				if err == nil {
+					var d *v1.Descriptor
+					if d, err = puller.Head(context.Background(), ref); err == nil && d.Digest.Algorithm != "sha256" {
+						err = fmt.Errorf("digest %s", d.Digest)
+					}
+				}
+				if err != nil {
+					b.Errorf("head %s: %v", n, err)
+				}
+			})
+		}
+		wg.Wait()
+		t.CloseIdleConnections()
+		runs++
+	}
+	reportRequests(b, proxy, runs)
 }
