@@ -2,7 +2,6 @@ package compose
 
 import (
 	"bytes"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/discover"
+	"github.com/imglock/imglock/internal/textedit"
 )
 
 // Replacement replaces the text of one reference on its line of a compose
@@ -27,55 +27,39 @@ type Replacement struct {
 // definition. Quotes and every other byte are kept. A text not found so is
 // an error at its line.
 func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
-	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines := textedit.Split(data)
 	var starts func(line int) []int // byte offsets in the line where values start
 	if discover.IsYAML(file) {
-		starts = yamlValues(data, lines)
+		starts = yamlValues(data, lines.All())
 	} else {
-		starts = envValue(lines)
+		starts = envValue(lines.All())
 	}
-	type edit struct {
-		line, start, end int
-		with             string
-	}
-	var edits []edit
-	taken := map[[2]int]bool{}
 	for _, r := range reps {
-		found := false
-		for _, at := range starts(r.Line) {
-			l := lines[r.Line-1]
-			for _, off := range []int{at, at + len(ImagePrefix)} {
-				end := off + len(r.Written)
-				if end > len(l) || !bytes.Equal(l[off:end], []byte(r.Written)) || !valueEnd(l[end:]) || taken[[2]int{r.Line, off}] {
-					continue
-				}
-				if off > at && !bytes.HasPrefix(l[at:], []byte(ImagePrefix)) {
-					continue
-				}
-				taken[[2]int{r.Line, off}] = true
-				edits = append(edits, edit{r.Line, off, end, r.With})
-				found = true
-				break
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
+		if !replaceValue(lines, starts(r.Line), r) {
 			return nil, diag.New(diag.Input, file, r.Line, "cannot find %q as a value on this line to rewrite it", r.Written)
 		}
 	}
-	sort.Slice(edits, func(i, j int) bool {
-		if edits[i].line != edits[j].line {
-			return edits[i].line > edits[j].line
+	return lines.Bytes(), nil
+}
+
+// replaceValue plans r at the first of the value starts of its line where
+// its text stands as the whole value, or after docker-image:// in one.
+func replaceValue(lines *textedit.Lines, starts []int, r Replacement) bool {
+	for _, at := range starts {
+		l := lines.Line(r.Line)
+		for _, off := range []int{at, at + len(ImagePrefix)} {
+			end := off + len(r.Written)
+			if end > len(l) || !bytes.Equal(l[off:end], []byte(r.Written)) || !valueEnd(l[end:]) || lines.Taken(r.Line, off) {
+				continue
+			}
+			if off > at && !bytes.HasPrefix(l[at:], []byte(ImagePrefix)) {
+				continue
+			}
+			lines.Replace(r.Line, off, end, r.With)
+			return true
 		}
-		return edits[i].start > edits[j].start
-	})
-	for _, e := range edits {
-		l := lines[e.line-1]
-		lines[e.line-1] = append(append(append([]byte{}, l[:e.start]...), e.with...), l[e.end:]...)
 	}
-	return bytes.Join(lines, nil), nil
+	return false
 }
 
 // yamlValues finds where the scalar values of a YAML document start, by

@@ -2,10 +2,10 @@ package dockerfile
 
 import (
 	"bytes"
-	"sort"
 	"strings"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/textedit"
 )
 
 // Replacement replaces the text of one reference.
@@ -22,27 +22,20 @@ type Replacement struct {
 // text is not found there (it came from an ARG default, say) is an error at
 // its line.
 func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	type edit struct {
-		line, start, end int
-		with             string
-	}
-	var edits []edit
-	taken := map[[2]int]bool{} // (line, start) already replaced
+	lines := textedit.Split(data)
 	for _, rep := range reps {
 		r := rep.Ref
 		found := false
-		for n := r.Line; n <= max(r.EndLine, r.Line) && n <= len(lines) && !found; n++ {
-			from := 0
+		for n := r.Line; n <= max(r.EndLine, r.Line) && n <= lines.Len() && !found; n++ {
+			line, from := lines.Line(n), 0
 			for {
-				i := tokenIndex(lines[n-1][from:], r.Written)
+				i := tokenIndex(line[from:], r.Written)
 				if i < 0 {
 					break
 				}
 				i += from
-				if !taken[[2]int{n, i}] && anchored(r.Kind, lines[n-1][:i]) {
-					taken[[2]int{n, i}] = true
-					edits = append(edits, edit{n, i, i + len(r.Written), rep.With})
+				if !lines.Taken(n, i) && anchored(r.Kind, line[:i]) {
+					lines.Replace(n, i, i+len(r.Written), rep.With)
 					found = true
 					break
 				}
@@ -53,18 +46,7 @@ func Rewrite(file string, data []byte, reps []Replacement) ([]byte, error) {
 			return nil, diag.New(diag.Input, file, r.Line, "cannot find %q as the image of %s on the instruction's lines to rewrite it", r.Written, strings.TrimSpace(r.Kind.instruction()))
 		}
 	}
-	// Apply from the end so that earlier offsets stay valid.
-	sort.Slice(edits, func(i, j int) bool {
-		if edits[i].line != edits[j].line {
-			return edits[i].line > edits[j].line
-		}
-		return edits[i].start > edits[j].start
-	})
-	for _, e := range edits {
-		l := lines[e.line-1]
-		lines[e.line-1] = append(append(append([]byte{}, l[:e.start]...), e.with...), l[e.end:]...)
-	}
-	return bytes.Join(lines, nil), nil
+	return lines.Bytes(), nil
 }
 
 // tokenIndex finds token in line where it stands as a whole word of an
