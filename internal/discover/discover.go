@@ -59,14 +59,6 @@ func patterns(option string, list []string) ([]string, error) {
 	return out, nil
 }
 
-// Find returns the Dockerfiles under root, by name and by opts.Include, as
-// slash-separated paths relative to root, sorted. Symlinked directories are not followed; a symlinked file
-// counts if it resolves to a regular file.
-func Find(root string, opts Options) ([]string, error) {
-	found, err := FindAll(root, opts)
-	return found.Dockerfiles, err
-}
-
 // Found is what FindAll finds: slash-separated paths relative to the root,
 // each list sorted.
 type Found struct {

@@ -242,7 +242,7 @@ var allForms = []string{
 
 func TestFindNameForms(t *testing.T) {
 	root := tree(t, allForms...)
-	got, err := Find(root, Options{})
+	got, err := findDockerfiles(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestFindSkipsDirs(t *testing.T) {
 				"pkg/"+dir+"/Dockerfile",
 				"pkg/"+dir+"x/Dockerfile",
 			)
-			got, err := Find(root, Options{})
+			got, err := findDockerfiles(root, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,7 +321,7 @@ func TestFindExclude(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := Find(root, Options{Exclude: tt.exclude})
+			got, err := findDockerfiles(root, Options{Exclude: tt.exclude})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,7 +334,7 @@ func TestFindExclude(t *testing.T) {
 
 func TestFindBadPattern(t *testing.T) {
 	root := tree(t, "Dockerfile")
-	if _, err := Find(root, Options{Exclude: []string{"[a-"}}); err == nil {
+	if _, err := findDockerfiles(root, Options{Exclude: []string{"[a-"}}); err == nil {
 		t.Error("want an error for a malformed pattern")
 	}
 }
@@ -355,7 +355,7 @@ func TestFindSymlinks(t *testing.T) {
 			t.Skipf("symlinks unavailable: %v", err)
 		}
 	}
-	got, err := Find(root, Options{})
+	got, err := findDockerfiles(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestFindSymlinks(t *testing.T) {
 	if err := os.Symlink(outside, linkRoot); err != nil {
 		t.Fatal(err)
 	}
-	got, err = Find(linkRoot, Options{})
+	got, err = findDockerfiles(linkRoot, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,17 +379,17 @@ func TestFindSymlinks(t *testing.T) {
 }
 
 func TestFindErrors(t *testing.T) {
-	if _, err := Find(filepath.Join(t.TempDir(), "nope"), Options{}); err == nil {
+	if _, err := findDockerfiles(filepath.Join(t.TempDir(), "nope"), Options{}); err == nil {
 		t.Error("want an error for a missing root")
 	}
 	root := tree(t, "Dockerfile")
-	if _, err := Find(filepath.Join(root, "Dockerfile"), Options{}); err == nil {
+	if _, err := findDockerfiles(filepath.Join(root, "Dockerfile"), Options{}); err == nil {
 		t.Error("want an error for a file root")
 	}
 }
 
 func TestFindEmpty(t *testing.T) {
-	got, err := Find(tree(t, "src/", "README.md"), Options{})
+	got, err := findDockerfiles(tree(t, "src/", "README.md"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestFindExcludeDoublestar(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := Find(root, Options{Exclude: tt.exclude})
+			got, err := findDockerfiles(root, Options{Exclude: tt.exclude})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -556,7 +556,7 @@ func TestFindInclude(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := Find(root, Options{Include: tt.include, Exclude: tt.exclude})
+			got, err := findDockerfiles(root, Options{Include: tt.include, Exclude: tt.exclude})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -580,7 +580,7 @@ func TestFindIncludeSymlinks(t *testing.T) {
 			t.Skipf("symlinks unavailable: %v", err)
 		}
 	}
-	got, err := Find(root, Options{Include: []string{"real/**"}})
+	got, err := findDockerfiles(root, Options{Include: []string{"real/**"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,11 +607,11 @@ func TestFindWalksEveryDirectory(t *testing.T) {
 		{},
 		{Include: []string{"docker/**/Dockerfile", "docs/Dockerfile"}},
 	} {
-		if _, err := Find(root, opts); !errors.Is(err, fs.ErrPermission) {
-			t.Errorf("Find(%+v) error = %v, want a permission error", opts, err)
+		if _, err := findDockerfiles(root, opts); !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("findDockerfiles(%+v) error = %v, want a permission error", opts, err)
 		}
 	}
-	got, err := Find(root, Options{Include: []string{"docker/**"}, Exclude: []string{"src"}})
+	got, err := findDockerfiles(root, Options{Include: []string{"docker/**"}, Exclude: []string{"src"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,12 +627,12 @@ func TestFindBadInclude(t *testing.T) {
 		{Include: []string{"a/{b"}},
 		{Exclude: []string{"x\\"}},
 	} {
-		_, err := Find(root, opts)
+		_, err := findDockerfiles(root, opts)
 		if !errors.Is(err, doublestar.ErrBadPattern) {
-			t.Errorf("Find(%+v) error = %v, want ErrBadPattern", opts, err)
+			t.Errorf("findDockerfiles(%+v) error = %v, want ErrBadPattern", opts, err)
 		}
 	}
-	_, err := Find(root, Options{Include: []string{"[a-"}})
+	_, err := findDockerfiles(root, Options{Include: []string{"[a-"}})
 	if want := `include pattern "[a-": syntax error in pattern`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}
@@ -697,8 +697,14 @@ func TestFindAll(t *testing.T) {
 	if !slices.Equal(got.Dockerfiles, want.Dockerfiles) || !slices.Equal(got.Compose, want.Compose) {
 		t.Errorf("FindAll\n got %q\nwant %q", got, want)
 	}
-	dockerfiles, err := Find(root, Options{Include: []string{"app/*.prod.yml", "app/*.def"}, Exclude: []string{"examples/**"}})
+	dockerfiles, err := findDockerfiles(root, Options{Include: []string{"app/*.prod.yml", "app/*.def"}, Exclude: []string{"examples/**"}})
 	if err != nil || !slices.Equal(dockerfiles, want.Dockerfiles) {
 		t.Errorf("Find = %q, %v; want the Dockerfiles of FindAll, %q", dockerfiles, err, want.Dockerfiles)
 	}
+}
+
+// findDockerfiles is the Dockerfiles FindAll finds.
+func findDockerfiles(root string, opts Options) ([]string, error) {
+	found, err := FindAll(root, opts)
+	return found.Dockerfiles, err
 }

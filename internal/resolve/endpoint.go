@@ -325,12 +325,6 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// plainHTTPAllowed: HTTPS always, except loopback and registries marked
-// insecure.
-func (r *Remote) plainHTTPAllowed(host string) bool {
-	return r.registries[imageref.CanonicalHost(host)].Insecure || loopback(host)
-}
-
 // transport is the base transport for this host: the CA bundle configured
 // for it, request logging, retries, and the User-Agent. Every request to
 // the host and its token server goes through it.

@@ -60,13 +60,3 @@ func CheckLoopbackName() error {
 	}
 	return nil
 }
-
-// NeedLoopbackName returns LoopbackName, or ends the test (Missing) when
-// it cannot be used.
-func NeedLoopbackName(tb testing.TB) string {
-	tb.Helper()
-	if err := CheckLoopbackName(); err != nil {
-		Missing(tb, err.Error())
-	}
-	return LoopbackName
-}
