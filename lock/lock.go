@@ -7,6 +7,11 @@
 // written only by the tool; Parse accepts harmless deviations (blank lines,
 // extra whitespace, unsorted or duplicate lines, familiar repository names)
 // and Format always produces the canonical bytes.
+//
+// The package is the format alone: parse, format, look up, set, prune, and
+// write safely (Update replaces the file atomically, under a lock on its
+// directory). It imports no registry or Dockerfile code, which
+// internal/depcheck checks, so reading a lock stays cheap for any caller.
 package lock
 
 import (

@@ -1,5 +1,9 @@
 // Command imglock keeps the base images of a repository's Dockerfiles pinned
 // in images.lock. See README.md.
+//
+// This package is the command-line interface, built on urfave/cli/v2: the
+// flags, the output (text and JSON) and the exit codes, one file a command.
+// What the commands do is in the packages under internal/ and in lock.
 package main
 
 import (

@@ -3,6 +3,11 @@
 // way docker does, and injects the pins as a source policy that denies any
 // other image (BuildKit >= 0.12), as named build contexts (BuildKit >=
 // 0.10), or as a rewritten Dockerfile on standard input (older builders).
+//
+// It is the build wrapper of imglock build, bake and compose: it reads the
+// builder's arguments, chooses the pin mode, and makes the exact command
+// the builder runs; for compose it also writes the override file that
+// carries the pins.
 package build
 
 import (

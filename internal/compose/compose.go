@@ -7,6 +7,10 @@
 // contexts), to be evaluated as BuildKit does. The loader keeps no
 // positions, so each reference is found again in the YAML, or at the line
 // of the .env file that supplied it.
+//
+// Pin and unpin in compose files go through it too: Rewrite puts new text
+// in place of a reference, in the YAML or in the .env line that supplied
+// it, and keeps every other byte.
 package compose
 
 import (

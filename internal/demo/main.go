@@ -5,8 +5,8 @@
 // changed in the moved tag, a cooldown holding it back, the pull request
 // body), showing each command's real output and the diff of images.lock.
 //
-// It exits non-zero when a step does not behave as expected, so it doubles
-// as a smoke test of the built binary:
+// `go tool task demo` runs it. It exits non-zero when a step does not
+// behave as expected, so it doubles as a smoke test of the built binary:
 //
 //	go build -o bin/imglock ./cmd/imglock
 //	go run ./internal/demo ./bin/imglock

@@ -1,5 +1,3 @@
-// Package depcheck holds the module's dependency rules, as a test: test
-// support stays out of what ships, and the lock format stays light.
 package depcheck
 
 import (

@@ -6,6 +6,9 @@
 // platform ARGs, global ARG defaults, stage names and scratch, and only the
 // stages reachable from the target. A differential test holds it to
 // dockerfile2llb itself.
+//
+// It works on one Dockerfile at a time, and each reference it returns
+// carries its file and line.
 package dockerfile
 
 import (

@@ -1,6 +1,7 @@
-// Package imageref normalises image references the way Docker does, so that
-// `python`, `python:latest` and `docker.io/library/python:latest` are one
-// image, and validates the digests imglock is willing to pin.
+// Package imageref normalises image references the way Docker does, with
+// distribution/reference, so that `python`, `python:latest` and
+// `docker.io/library/python:latest` are one image, and validates the
+// digests imglock is willing to pin.
 package imageref
 
 import (

@@ -4,7 +4,8 @@
 // each (one per repository where the token server grants no more), one
 // HEAD per unique tag (a GET only when per-platform digests are wanted or
 // the registry omits the digest header), all of them at once up to a bound
-// per registry.
+// per registry, with per-platform digests read from an index and retries
+// with backoff on rate limits, server errors and connection errors.
 //
 // A registry may have a mirror (HOST[:PORT][/PATH], as Docker's
 // registry-mirrors and Harbor's proxy-cache projects): its settings apply

@@ -2,7 +2,9 @@
 // another, so that a reviewer can judge the move: the version, the created
 // time and age, the revision with a compare link, the base image, which
 // platforms changed, appeared or disappeared and how their compressed size
-// changed; and which moves a cooldown or the platforms in use hold back.
+// changed; and which moves the cooldown policy (a minimum age) or the
+// platforms in use hold back. It writes a review as text and as Markdown,
+// the body of a pull request.
 //
 // It reads as little as the answers allow, in at most three rounds over
 // every move at once: the old and the new manifest (an index carries the

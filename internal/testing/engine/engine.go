@@ -1,7 +1,9 @@
 // Package engine is test support: it gives build tests the container
 // engines that .ci/engines.sh starts: Docker Engine 20.10 (classic builder
 // and its built-in BuildKit 0.8) and a modern buildkitd behind a buildx
-// builder, all reached with the machine's docker CLI.
+// builder, all reached with the machine's docker CLI. They are the three
+// build paths (Paths) tests run a build on: Classic, EngineBuildKit and
+// BuildKit.
 //
 // Where the variables .ci/engines.sh prints are not set, Docker skips the
 // test, except under CI=true, where it fails it.

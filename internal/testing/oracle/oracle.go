@@ -5,7 +5,10 @@
 // pull. Reading that off a Dockerfile means re-implementing dockerfile2llb's
 // ARG expansion, stage matching and reachability; this package runs the real
 // converter instead, offline, so tests can hold imglock's evaluator to it
-// (a differential test) and pin BuildKit's behaviour in a golden file.
+// (a differential test) and pin BuildKit's behaviour in a golden file
+// (testdata/dockerfiles/oracle.golden, over the corpus in
+// testdata/dockerfiles). Generate makes random Dockerfiles for the
+// differential tests.
 //
 // It imports dockerfile2llb, a heavy dependency: import it from _test.go
 // files only, never from product code.

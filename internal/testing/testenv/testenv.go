@@ -1,7 +1,7 @@
 // Package testenv is test support: what a test may expect of the machine.
 // CI (CI=true) installs every prerequisite (a registry binary, container
-// engines), so there a missing one fails its tests; elsewhere it skips
-// them.
+// engines, the registry.imglock.test host name), so there a missing one
+// fails its tests; elsewhere it skips them.
 package testenv
 
 import (
