@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 const (
@@ -712,6 +714,7 @@ func FuzzParse(f *testing.F) {
 	stderr := newStderrCapture(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		stderr.written(t)
+		sameSyntax(t, data)
 		refs, err := refsOf("Dockerfile", data, map[string]string{"BASE": "alpine", "TAG": "1"})
 		if n := stderr.written(t); n > 0 {
 			t.Fatalf("%d bytes written to stderr", n)
@@ -841,5 +844,42 @@ func TestNearStage(t *testing.T) {
 	refs, _ := f.Pulls([]Build{{Platform: DefaultPlatform}}, nil)
 	if len(refs) != 2 || refs[1].Image.Repo != "docker.io/library/builder" || refs[1].Near != "build" || refs[0].Near != "" {
 		t.Errorf("refs %+v", refs)
+	}
+}
+
+// sameSyntax fails t unless detectSyntax finds the # syntax= directive
+// BuildKit finds in data.
+func sameSyntax(t *testing.T, data []byte) {
+	t.Helper()
+	ref, cmdline, loc, ok := parser.DetectSyntax(data)
+	ref2, cmdline2, loc2, ok2 := detectSyntax(data)
+	if ref != ref2 || cmdline != cmdline2 || !reflect.DeepEqual(loc, loc2) || ok != ok2 {
+		t.Fatalf("%q: DetectSyntax %q %q %v %v, detectSyntax %q %q %v %v", data, ref, cmdline, loc, ok, ref2, cmdline2, loc2, ok2)
+	}
+}
+
+// TestDetectSyntax: the syntax directive is found, from the file's header
+// alone, wherever BuildKit finds it in the whole file, and not found where
+// it does not.
+func TestDetectSyntax(t *testing.T) {
+	for _, in := range []string{
+		"# syntax=docker/dockerfile:1\nFROM a\n",
+		"#!/usr/bin/env buildctl\n# syntax=x/y:1\nFROM a\n",
+		"# escape=`\r\n# syntax = x/y:1 --flag\r\nFROM a\r\n",
+		"\xef\xbb\xbf# syntax=x/y\nFROM a",
+		"// syntax=x/y\nFROM a\n",
+		"# comment\n// syntax=x/y\n",
+		"# syntax=x/y", // no newline
+		"FROM a\n# syntax=x/y\n",
+		"\n# syntax=x/y\n",
+		" # syntax=x/y\n",
+		"# not a directive\n# syntax=x/y\n",
+		"# SYNTAX=x/y\n# check=skip=all\nFROM a\n",
+		"# escape=`\nFROM a # syntax=x/y\n",
+		`{"syntax": "x/y"}`,
+		"  \n{\"syntax\": \"x/y\"}",
+		"",
+	} {
+		sameSyntax(t, []byte(in))
 	}
 }

@@ -89,7 +89,7 @@ func Parse(name string, data []byte) (*File, error) {
 	p := &parse{file: name}
 	f := &File{Name: name}
 	data = sanitize(data)
-	if ref, _, loc, ok := parser.DetectSyntax(data); ok {
+	if ref, _, loc, ok := detectSyntax(data); ok {
 		f.syntax, f.synLine = ref, firstLine(loc)
 	}
 	res, err := parser.Parse(bytes.NewReader(data))
@@ -379,4 +379,39 @@ func sanitize(data []byte) []byte {
 		i += size
 	}
 	return out
+}
+
+// detectSyntax is BuildKit's DetectSyntax, given only the part of data in
+// which it can find a directive (directiveHeader), and not at all when
+// that part cannot name one: the same answer without scanning, and
+// allocating for, the rest of the file.
+func detectSyntax(data []byte) (string, string, []parser.Range, bool) {
+	h := directiveHeader(data)
+	if len(h) < len(data) && !bytes.Contains(bytes.ToLower(h), []byte("syntax")) {
+		return "", "", nil, false
+	}
+	return parser.DetectSyntax(h)
+}
+
+// directiveHeader is the part of data in which BuildKit's DetectSyntax can
+// find a directive: the leading lines that start with # or //, where its
+// line parsers stop, unless data is JSON, which it reads whole.
+func directiveHeader(data []byte) []byte {
+	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return data
+	}
+	end := len(data) - len(body)
+	for end < len(data) {
+		line := data[end:]
+		if !bytes.HasPrefix(line, []byte("#")) && !bytes.HasPrefix(line, []byte("//")) {
+			break
+		}
+		i := bytes.IndexByte(line, '\n')
+		if i < 0 {
+			return data
+		}
+		end += i + 1
+	}
+	return data[:end]
 }
