@@ -1,14 +1,10 @@
 package engine
 
 import (
-	"archive/tar"
-	"bytes"
-	"io"
 	"os"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imglock/imglock/internal/testing/registry"
 	"github.com/imglock/imglock/internal/testing/testenv"
@@ -32,28 +28,7 @@ func PushFrontend(tb testing.TB, ref string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	for _, h := range []*tar.Header{
-		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "bin/dockerfile-frontend", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))},
-	} {
-		if err := tw.WriteHeader(h); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if _, err := tw.Write(bin); err != nil {
-		tb.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layer.Bytes())), nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	l := binLayer(tb, layerFile{"bin/dockerfile-frontend", 0o755, bin})
 	// What BuildKit and buildx read from a frontend image, as the upstream
 	// image declares it: where to start it, that it needs no network, and
 	// what it can do (buildx refuses --build-context without "contexts").

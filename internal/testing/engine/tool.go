@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	v1tarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/imglock/imglock/internal/testing/registry"
 )
@@ -81,32 +77,7 @@ func PushTool(tb testing.TB, ref, content string) string {
 		tb.Fatal(err)
 	}
 	base := []byte(content + "\n")
-	var tarball bytes.Buffer
-	tw := tar.NewWriter(&tarball)
-	for _, f := range []struct {
-		h    tar.Header
-		data []byte
-	}{
-		{tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: ToolPath[1:], Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))}, bin},
-		{tar.Header{Name: "base.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(base))}, base},
-	} {
-		if err := tw.WriteHeader(&f.h); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	layer, err := v1tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(tarball.Bytes())), nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	layer := binLayer(tb, layerFile{ToolPath[1:], 0o755, bin}, layerFile{"base.txt", 0o644, base})
 	img, err := registry.NewImage(layer, "linux/amd64", v1.Config{})
 	if err != nil {
 		tb.Fatal(err)
