@@ -321,13 +321,7 @@ func TestFindExclude(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := findDockerfiles(root, Options{Exclude: tt.exclude})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Find\n got %q\nwant %q", got, tt.want)
-			}
+			wantDockerfiles(t, root, Options{Exclude: tt.exclude}, tt.want)
 		})
 	}
 }
@@ -437,13 +431,7 @@ func TestFindExcludeDoublestar(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := findDockerfiles(root, Options{Exclude: tt.exclude})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Find\n got %q\nwant %q", got, tt.want)
-			}
+			wantDockerfiles(t, root, Options{Exclude: tt.exclude}, tt.want)
 		})
 	}
 }
@@ -556,13 +544,7 @@ func TestFindInclude(t *testing.T) {
 		},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := findDockerfiles(root, Options{Include: tt.include, Exclude: tt.exclude})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("Find\n got %q\nwant %q", got, tt.want)
-			}
+			wantDockerfiles(t, root, Options{Include: tt.include, Exclude: tt.exclude}, tt.want)
 		})
 	}
 }
@@ -707,4 +689,16 @@ func TestFindAll(t *testing.T) {
 func findDockerfiles(root string, opts Options) ([]string, error) {
 	found, err := FindAll(root, opts)
 	return found.Dockerfiles, err
+}
+
+// wantDockerfiles fails t unless FindAll finds exactly want under root.
+func wantDockerfiles(t *testing.T, root string, opts Options, want []string) {
+	t.Helper()
+	got, err := findDockerfiles(root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("FindAll\n got %q\nwant %q", got, want)
+	}
 }
