@@ -160,10 +160,6 @@ func load(path string, machine bool) (*Config, error) {
 	return c, nil
 }
 
-// Parse parses the content of a configuration file; name is used in
-// messages. The error is a diag.List.
-func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
-
 // ForDockerfile returns the settings of the Dockerfile at path (slash-
 // separated, relative to the root): the global build args and platforms,
 // refined by each matching [[dockerfile]] in turn. Build args merge key by

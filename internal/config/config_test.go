@@ -18,7 +18,7 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Parse("full.toml", data)
+	got, err := parseRepo("full.toml", data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestParseFull(t *testing.T) {
 		File: "full.toml",
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Parse(full.toml)\n got %+v\nwant %+v", got, want)
+		t.Errorf("parseRepo(full.toml)\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -104,7 +104,7 @@ dockerfile = [{ path = "a/**", build-args = { A = "1" } }, { path = "b", variant
 			&Config{Platforms: []string{}, Dockerfiles: []PathSettings{{Path: "**", Platforms: []string{}, Line: 2}}}},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			got, err := Parse(FileName, []byte(tt.in))
+			got, err := parseRepo(FileName, []byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ dockerfile = [{ path = "a/**", build-args = { A = "1" } }, { path = "b", variant
 
 func TestLegacyVariant(t *testing.T) {
 	in := "[[dockerfile]]\npath = 'a'\n[[variant]]\nbuild-args = { PY = '3.11' }\n[[variant]]\n[variant.build-args]\nPY = '3.12'\n"
-	c, err := Parse(FileName, []byte(in))
+	c, err := parseRepo(FileName, []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ files = [""]
 func TestParseErrors(t *testing.T) {
 	for _, tt := range errorTests {
 		t.Run(tt.desc, func(t *testing.T) {
-			c, err := Parse(FileName, []byte(tt.in))
+			c, err := parseRepo(FileName, []byte(tt.in))
 			if err == nil {
 				t.Fatalf("Parse = %+v, want errors", c)
 			}
@@ -449,8 +449,8 @@ func TestTooLarge(t *testing.T) {
 		t.Errorf("Load error = %v, want %s", err, want)
 	}
 	// The limit is on the file, not on what it holds.
-	if _, err := Parse(FileName, []byte(data[:MaxSize])); err != nil {
-		t.Errorf("Parse(%d bytes): %v", MaxSize, err)
+	if _, err := parseRepo(FileName, []byte(data[:MaxSize])); err != nil {
+		t.Errorf("parseRepo(%d bytes): %v", MaxSize, err)
 	}
 }
 
@@ -554,7 +554,7 @@ func TestMachinePath(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	machine, err := Parse("machine.toml", []byte(`timeout = "1m"
+	machine, err := parseRepo("machine.toml", []byte(`timeout = "1m"
 concurrency = 4
 [registries."docker.io"]
 mirror = "mirror.gcr.io"
@@ -566,7 +566,7 @@ insecure = true
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := Parse(FileName, []byte(`timeout = "5m"
+	repo, err := parseRepo(FileName, []byte(`timeout = "5m"
 platforms = ["linux/arm64"]
 [registries."index.docker.io"]
 mirror = "harbor.example/hub"
@@ -598,7 +598,7 @@ ca = "ca.pem"
 }
 
 func TestForDockerfile(t *testing.T) {
-	c, err := Parse(FileName, []byte(`platforms = ["linux/amd64"]
+	c, err := parseRepo(FileName, []byte(`platforms = ["linux/amd64"]
 [build-args]
 GO = "1.22"
 BASE = "alpine"
@@ -658,7 +658,7 @@ platforms = []
 }
 
 func TestForCompose(t *testing.T) {
-	c, err := Parse(FileName, []byte(`[[compose]]
+	c, err := parseRepo(FileName, []byte(`[[compose]]
 path = "**/compose.yaml"
 env-files = [".env"]
 [[compose]]
@@ -688,7 +688,7 @@ files = ["compose.full.yaml"]
 }
 
 func TestRegistry(t *testing.T) {
-	c, err := Parse(FileName, []byte("[registries.\"docker.io\"]\nmirror = 'm.example'\n[registries.local]\nfallback = false\n"))
+	c, err := parseRepo(FileName, []byte("[registries.\"docker.io\"]\nmirror = 'm.example'\n[registries.local]\nfallback = false\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -716,7 +716,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(tt.in))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse(FileName, data)
+		c, err := parseRepo(FileName, data)
 		if (c == nil) == (err == nil) {
 			t.Fatalf("Parse = %v, %v: want a config or an error", c, err)
 		}
@@ -737,3 +737,6 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// parseRepo parses the content of a repository's imglock.toml.
+func parseRepo(name string, data []byte) (*Config, error) { return parse(name, data, false) }
