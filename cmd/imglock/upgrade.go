@@ -126,7 +126,11 @@ func upgradeDocument(res project.UpgradeResult, lockName string, dryRun bool, no
 	if dryRun {
 		verb = "Would move"
 	}
-	summary := fmt.Sprintf("%s %s in `%s` to the digests their tags point at now.", verb, diag.Count(moved, "base image"), filepath.Base(lockName))
+	target := "the digests their tags point at"
+	if moved == 1 {
+		target = "the digest its tag points at"
+	}
+	summary := fmt.Sprintf("%s %s in `%s` to %s now.", verb, diag.Count(moved, "base image"), filepath.Base(lockName), target)
 	switch {
 	case len(res.Reviews) == 0:
 		summary = "No locked tag moved upstream."
