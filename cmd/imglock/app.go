@@ -19,6 +19,7 @@ import (
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/resolve"
 	"github.com/imglock/imglock/internal/version"
+	"github.com/imglock/imglock/lock"
 )
 
 // Flag names shared by several commands.
@@ -135,6 +136,22 @@ func projectRoot(c *cli.Context) (string, error) {
 		return "", fmt.Errorf("-C %s: %w", dir, err)
 	}
 	return root, nil
+}
+
+// readLock reads the lock of the wrapper commands (build, bake, compose),
+// found as every other command finds it: --lockfile, relative to the
+// repository root found upward from the -C directory unless absolute.
+func readLock(c *cli.Context) (*lock.File, string, error) {
+	path := c.String(flagLockfile)
+	if !filepath.IsAbs(path) {
+		root, err := projectRoot(c)
+		if err != nil {
+			return nil, "", err
+		}
+		path = filepath.Join(root, path)
+	}
+	f, _, err := lock.ReadFile(path)
+	return f, path, err
 }
 
 // relativeTo turns files named from dir into paths relative to root.

@@ -64,8 +64,7 @@ imglock's own options come first:
 			if err != nil {
 				return fmt.Errorf("imglock bake: %w", err)
 			}
-			lockPath := filepath.Join(dir, c.String(flagLockfile))
-			f, _, err := lock.ReadFile(lockPath)
+			f, lockPath, err := readLock(c)
 			if err != nil {
 				return err
 			}

@@ -132,15 +132,7 @@ func readBuild(c *cli.Context, args []string) (*buildInput, error) {
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	root, err := projectRoot(c)
-	if err != nil {
-		return nil, err
-	}
-	lockPath := c.String(flagLockfile)
-	if !filepath.IsAbs(lockPath) {
-		lockPath = filepath.Join(root, lockPath)
-	}
-	f, _, err := lock.ReadFile(lockPath)
+	f, lockPath, err := readLock(c)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/imglock/imglock/internal/diag"
 	"github.com/imglock/imglock/internal/discover"
 	"github.com/imglock/imglock/internal/dockerfile"
-	"github.com/imglock/imglock/lock"
 )
 
 func composeCommand() *cli.Command {
@@ -139,8 +138,7 @@ func composePlan(c *cli.Context, inv *build.ComposeInvocation, dir string, mode 
 	if err != nil {
 		return build.ComposePlan{}, none, err
 	}
-	lockPath := filepath.Join(dir, c.String(flagLockfile))
-	f, _, err := lock.ReadFile(lockPath)
+	f, lockPath, err := readLock(c)
 	if err != nil {
 		return build.ComposePlan{}, none, err
 	}
