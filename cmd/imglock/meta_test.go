@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testing/registry"
 )
 
@@ -109,10 +110,10 @@ func setDigestEnv(ts *testscript.TestScript, envVar, digest string, perPlatform 
 		return
 	}
 	ts.Setenv(envVar, digest)
-	ts.Setenv(envVar+"_SHORT", shortDigest(digest))
+	ts.Setenv(envVar+"_SHORT", imageref.ShortDigest(digest))
 	for p, d := range perPlatform {
 		ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p), d)
-		ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p)+"_SHORT", shortDigest(d))
+		ts.Setenv(envVar+"_"+strings.NewReplacer("/", "_").Replace(p)+"_SHORT", imageref.ShortDigest(d))
 	}
 }
 

@@ -121,15 +121,6 @@ func outdatedDocument(reviews []review.Review, gone []string, locked int, now ti
 		Footer: "<sub>Written by `imglock outdated`.</sub>"}
 }
 
-// shortDigest is a digest cut to 12 hex characters, as docker shows them.
-func shortDigest(d string) string {
-	alg, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return alg + ":" + hex[:12]
-}
-
 type remoteJSON struct {
 	File       string      `json:"file"`
 	Line       int         `json:"line"`

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/review"
 )
@@ -77,7 +78,7 @@ func digestFormat(c *cli.Context) func(string) string {
 	if c.Bool(flagLong) {
 		return func(d string) string { return d }
 	}
-	return shortDigest
+	return imageref.ShortDigest
 }
 
 // writeReviews writes each review as text.

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/project"
 	"github.com/imglock/imglock/internal/review"
 )
@@ -100,7 +101,7 @@ Example:
 				now := time.Now()
 				for _, s := range statuses {
 					if s.Review != nil {
-						review.WriteText(c.App.ErrWriter, *s.Review, now, shortDigest)
+						review.WriteText(c.App.ErrWriter, *s.Review, now, imageref.ShortDigest)
 					}
 				}
 			}

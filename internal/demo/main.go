@@ -24,6 +24,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/diff"
 
+	"github.com/imglock/imglock/internal/imageref"
 	"github.com/imglock/imglock/internal/testing/registry"
 )
 
@@ -137,7 +138,7 @@ CMD ["python", "-m", "worker"]
 		return err
 	}
 	if err := im.check("python alone listed, with its new digest and what changed", func(r result) bool {
-		return strings.Contains(r.out, python) && strings.Contains(r.out, short(newDigest)) &&
+		return strings.Contains(r.out, python) && strings.Contains(r.out, imageref.ShortDigest(newDigest)) &&
 			!strings.Contains(r.out, "golang") && !strings.Contains(r.out, "redis") && reviewed(r)
 	}, "outdated"); err != nil {
 		return err
@@ -158,7 +159,7 @@ CMD ["python", "-m", "worker"]
 	}
 
 	step("Move the pin deliberately")
-	move := fmt.Sprintf("%s 3.12-slim: %s -> %s", python, short(oldDigest), short(newDigest))
+	move := fmt.Sprintf("%s 3.12-slim: %s -> %s", python, imageref.ShortDigest(oldDigest), imageref.ShortDigest(newDigest))
 	if err := im.check(move+" and what changed, written nothing", func(r result) bool {
 		return strings.HasPrefix(r.out, move+"\n") && reviewed(r) && strings.HasSuffix(r.out, "\ndry run: images.lock not written\n")
 	}, "upgrade", "--dry-run"); err != nil {
@@ -310,12 +311,4 @@ func lockedDigest(lock []byte, repo, tag string) string {
 		}
 	}
 	return ""
-}
-
-// short is a digest cut to 12 hex characters, as imglock prints it.
-func short(d string) string {
-	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return d
 }

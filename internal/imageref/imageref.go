@@ -88,6 +88,15 @@ func (r Ref) Registry() string {
 	return host
 }
 
+// ShortDigest is a digest cut to 12 hex characters, as docker shows them;
+// anything else is returned as it is.
+func ShortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
 // CanonicalHost is the one name of a registry that has several: Docker Hub
 // is docker.io, also written index.docker.io (the name Docker's own
 // normalisation folds) and registry-1.docker.io (its API host, the name

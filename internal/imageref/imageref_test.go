@@ -101,3 +101,18 @@ func TestFamiliar(t *testing.T) {
 		}
 	}
 }
+
+func TestShortDigest(t *testing.T) {
+	full := "sha256:" + strings.Repeat("ab", 32)
+	for in, want := range map[string]string{
+		full:                  "sha256:abababababab",
+		"sha256:0123456789ab": "sha256:0123456789ab",
+		"sha256:0123":         "sha256:0123",
+		"latest":              "latest",
+		"":                    "",
+	} {
+		if got := ShortDigest(in); got != want {
+			t.Errorf("ShortDigest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

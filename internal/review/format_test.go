@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -136,7 +138,7 @@ func TestGolden(t *testing.T) {
 		Reviews: reviews, Now: now, Footer: "<sub>Written by `imglock upgrade --format markdown`.</sub>"})
 	var text bytes.Buffer
 	for _, r := range reviews {
-		WriteText(&text, r, now, short)
+		WriteText(&text, r, now, imageref.ShortDigest)
 	}
 	for name, got := range map[string][]byte{"reviews.md": md.Bytes(), "reviews.txt": text.Bytes()} {
 		path := filepath.Join("testdata", name)
@@ -168,7 +170,7 @@ func TestHostileText(t *testing.T) {
 	}
 	var md, text bytes.Buffer
 	WriteMarkdown(&md, Document{Title: "t", Reviews: []Review{r}})
-	WriteText(&text, r, time.Now(), short)
+	WriteText(&text, r, time.Now(), imageref.ShortDigest)
 	for _, line := range strings.Split(md.String(), "\n") {
 		if strings.HasPrefix(line, "|") && strings.Count(line, "|")-strings.Count(line, `\|`) != 4 {
 			t.Errorf("a row with other than three cells: %q", line)

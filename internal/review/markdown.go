@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imglock/imglock/internal/diag"
+	"github.com/imglock/imglock/internal/imageref"
 )
 
 // Document is a Markdown report of reviews: a pull request body.
@@ -42,7 +43,7 @@ func WriteMarkdown(w io.Writer, d Document) {
 	if len(held) > 0 {
 		fmt.Fprintf(w, "### Held back\n\n")
 		for _, r := range held {
-			fmt.Fprintf(w, "- %s %s -> %s: %s\n", code(r.Repo+":"+r.Tag), code(short(r.Old.Digest)), code(short(r.New.Digest)), markdownHold(r, d.Now))
+			fmt.Fprintf(w, "- %s %s -> %s: %s\n", code(r.Repo+":"+r.Tag), code(imageref.ShortDigest(r.Old.Digest)), code(imageref.ShortDigest(r.New.Digest)), markdownHold(r, d.Now))
 		}
 		fmt.Fprintln(w)
 	}
@@ -55,11 +56,11 @@ func writeMarkdownReview(w io.Writer, r Review, now time.Time) {
 	fmt.Fprintf(w, "### %s\n\n", code(r.Repo+":"+r.Tag))
 	fmt.Fprintf(w, "| | locked | new |\n|---|---|---|\n")
 	row := func(label, old, new string) { fmt.Fprintf(w, "| %s | %s | %s |\n", label, old, new) }
-	oldDigest := code(short(r.Old.Digest))
+	oldDigest := code(imageref.ShortDigest(r.Old.Digest))
 	if r.Old.Missing {
 		oldDigest += " (no longer in the registry)"
 	}
-	row("digest", oldDigest, code(short(r.New.Digest)))
+	row("digest", oldDigest, code(imageref.ShortDigest(r.New.Digest)))
 	if r.Old.Version != "" || r.New.Version != "" {
 		row("version", code(r.Old.Version), code(r.New.Version))
 	} else {
@@ -149,7 +150,7 @@ func baseCell(img Image) string {
 		parts = append(parts, code(img.BaseName))
 	}
 	if img.BaseDigest != "" {
-		parts = append(parts, code(short(img.BaseDigest)))
+		parts = append(parts, code(imageref.ShortDigest(img.BaseDigest)))
 	}
 	if len(parts) == 0 {
 		return "—"
@@ -161,7 +162,7 @@ func platformCell(digest string, size int64) string {
 	if digest == "" {
 		return "—"
 	}
-	s := code(short(digest))
+	s := code(imageref.ShortDigest(digest))
 	if size > 0 {
 		s += " " + fmtSize(size)
 	}
@@ -184,12 +185,3 @@ func code(s string) string {
 
 // escapeCell keeps a pipe from ending a table cell.
 func escapeCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-// short is a digest cut to 12 hex characters, as docker shows them.
-func short(d string) string {
-	alg, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return alg + ":" + hex[:12]
-}
