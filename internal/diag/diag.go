@@ -135,7 +135,21 @@ func (l List) Sort() {
 	})
 }
 
-// Failures returns the diagnostics that fail a run; Warnings the others.
+// Dedupe returns the list with each message once, where it first stands:
+// evaluations of one file for several builds meet the same problems.
+func (l List) Dedupe() List {
+	var out List
+	seen := map[string]bool{}
+	for _, d := range l {
+		if k := d.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Failures returns the diagnostics that fail a run.
 func (l List) Failures() List { return l.filter(true) }
 
 // Others returns the warnings and notes.

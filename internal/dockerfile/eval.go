@@ -111,7 +111,7 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 				errs = append(errs, &c)
 			}
 			for _, r := range pulls {
-				key := pullKey{r.pos, r.Image.String()}
+				key := r.key()
 				have := byKey[key]
 				if have == nil {
 					c := *r
@@ -132,7 +132,7 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 		if r, err := f.frontend(b); err != nil {
 			errs = append(errs, err)
 		} else if r != nil {
-			key := pullKey{image: "syntax\x00" + r.Image.String()}
+			key := r.key()
 			if have := byKey[key]; have != nil {
 				have.Platforms = appendNew(have.Platforms, b.Platform)
 			} else {
@@ -150,13 +150,53 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 		refs = append(refs, *r)
 	}
 	slices.SortStableFunc(refs, func(a, b Reference) int { return cmp.Compare(a.Line, b.Line) })
-	return refs, dedupe(errs)
+	errs = errs.Dedupe()
+	errs.Sort()
+	return refs, errs
 }
 
 // pullKey tells apart the images of Pulls' result: one per place and image.
 type pullKey struct {
 	pos   [2]int
 	image string
+}
+
+func (r *Reference) key() pullKey {
+	if r.Kind == KindSyntax { // one place, line 1 or the build arg
+		return pullKey{image: "syntax\x00" + r.Image.String()}
+	}
+	return pullKey{r.pos, r.Image.String()}
+}
+
+// MergeReferences adds to refs, the result of Pulls, the result of another
+// Pulls of the same file (other build args or platforms, as bake targets
+// and compose builds give): one Reference per place and image, with the
+// platforms, targets and build args of both, in line order. SelectsStage
+// is as each Pulls saw it: a FROM that names a stage only in builds of
+// refs and an image only in builds of more is not marked.
+func MergeReferences(refs, more []Reference) []Reference {
+	at := map[pullKey]int{}
+	for i := range refs {
+		at[refs[i].key()] = i
+	}
+	for _, r := range more {
+		i, ok := at[r.key()]
+		if !ok {
+			at[r.key()] = len(refs)
+			refs = append(refs, r)
+			continue
+		}
+		have := &refs[i]
+		have.Platforms = appendNew(have.Platforms, r.Platforms...)
+		slices.Sort(have.Platforms)
+		have.Targets = appendNew(have.Targets, r.Targets...)
+		have.BuildArgs = appendNew(have.BuildArgs, r.BuildArgs...)
+		slices.Sort(have.BuildArgs)
+		have.Default = have.Default || r.Default
+		have.SelectsStage = have.SelectsStage || r.SelectsStage
+	}
+	slices.SortStableFunc(refs, func(a, b Reference) int { return cmp.Compare(a.Line, b.Line) })
+	return refs
 }
 
 // done is a build already evaluated.
@@ -577,20 +617,5 @@ func nonEmpty(names []string) []string {
 			out = append(out, n)
 		}
 	}
-	return out
-}
-
-// dedupe keeps the first of each problem: builds for several platforms
-// repeat the same ones.
-func dedupe(errs diag.List) diag.List {
-	var out diag.List
-	seen := map[string]bool{}
-	for _, e := range errs {
-		if k := e.Error(); !seen[k] {
-			seen[k] = true
-			out = append(out, e)
-		}
-	}
-	out.Sort()
 	return out
 }

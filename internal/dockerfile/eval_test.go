@@ -809,6 +809,38 @@ func TestPullsAcrossBuilds(t *testing.T) {
 	}
 }
 
+// TestMergeReferences: what Pulls of one file for two builds, merged, says
+// is what one Pulls of both builds says (for a file with no FROM that names
+// a stage in one build and an image in the other: see MergeReferences);
+// two mounts of one RUN stay two references, and the frontend one.
+func TestMergeReferences(t *testing.T) {
+	const in = "# syntax=docker/dockerfile:1\n" +
+		"FROM busybox:1.36 AS helper\n" +
+		"FROM alpine:3.19-$TARGETARCH AS final\n" +
+		"RUN --mount=type=bind,from=redis:7,target=/a --mount=type=bind,from=redis:7,target=/b true\n"
+	f, err := Parse("Dockerfile", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amd64, arm64 := Build{Platform: "linux/amd64"}, Build{Platform: "linux/arm64", BuildArgs: map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1"}}
+	both, _ := f.Pulls([]Build{amd64, arm64}, nil)
+	first, _ := f.Pulls([]Build{amd64}, nil)
+	second, _ := f.Pulls([]Build{arm64}, nil)
+	merged := MergeReferences(first, second)
+	if !reflect.DeepEqual(merged, both) {
+		t.Errorf("merged:\n%s\nwant, as one Pulls:\n%s", compactAll(merged), compactAll(both))
+	}
+	redis := 0
+	for _, r := range merged {
+		if r.Image.Repo == "docker.io/library/redis" {
+			redis++
+		}
+	}
+	if redis != 2 || len(merged) != 6 {
+		t.Errorf("merged into %d references, %d of redis; want 6, 2 of redis:\n%s", len(merged), redis, compactAll(merged))
+	}
+}
+
 // TestTargetProblems: a target that cannot build (it copies from a stage
 // defined after it) is a warning when it is not the default one, and bad
 // input when it is.

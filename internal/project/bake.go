@@ -2,7 +2,6 @@ package project
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -104,7 +103,7 @@ func bakePulls(f *dockerfile.File, s config.Settings, cliArgs map[string]string,
 			pls = t.BuildPlatforms()
 		}
 		if recorded {
-			platforms = appendNew(platforms, pls...)
+			platforms = append(platforms, pls...)
 		}
 		base := withArgs(s.BuildArgs, t.BuildArgs())
 		argSets := []map[string]string{withArgs(base, cliArgs)}
@@ -118,59 +117,15 @@ func bakePulls(f *dockerfile.File, s config.Settings, cliArgs map[string]string,
 			}
 		}
 		stages := s.Targets // nil: every stage, the target's among them
-		if stages != nil {
-			stages = appendNew(slices.Clone(stages), t.Stage())
+		if stages != nil && !slices.Contains(stages, t.Stage()) {
+			stages = append(slices.Clone(stages), t.Stage())
 		}
 		got, more := f.Pulls(builds, stages)
-		refs = mergeRefs(refs, slices.DeleteFunc(got, t.Replaces))
-		for _, d := range more {
-			if !slices.ContainsFunc(problems, func(o *diag.Diagnostic) bool { return o.Error() == d.Error() }) {
-				problems = append(problems, d)
-			}
-		}
+		refs = dockerfile.MergeReferences(refs, slices.DeleteFunc(got, t.Replaces))
+		problems = append(problems, more...)
 	}
+	problems = problems.Dedupe()
 	problems.Sort()
 	slices.Sort(platforms)
-	return refs, problems, platforms
-}
-
-// mergeRefs adds the references of another evaluation of the same file to
-// refs: one Reference per place and image, with the platforms, targets
-// and build args of both, in line order.
-func mergeRefs(refs, more []dockerfile.Reference) []dockerfile.Reference {
-	key := func(r dockerfile.Reference) string {
-		return fmt.Sprint(r.Line, "\x00", r.Kind, "\x00", r.Written, "\x00", r.Image.String())
-	}
-	at := map[string]int{}
-	for i, r := range refs {
-		at[key(r)] = i
-	}
-	for _, r := range more {
-		i, ok := at[key(r)]
-		if !ok {
-			at[key(r)] = len(refs)
-			refs = append(refs, r)
-			continue
-		}
-		have := &refs[i]
-		have.Platforms = appendNew(have.Platforms, r.Platforms...)
-		slices.Sort(have.Platforms)
-		have.Targets = appendNew(have.Targets, r.Targets...)
-		have.BuildArgs = appendNew(have.BuildArgs, r.BuildArgs...)
-		slices.Sort(have.BuildArgs)
-		have.Default = have.Default || r.Default
-		have.SelectsStage = have.SelectsStage || r.SelectsStage
-	}
-	slices.SortStableFunc(refs, func(a, b dockerfile.Reference) int { return a.Line - b.Line })
-	return refs
-}
-
-// appendNew appends the items list does not hold yet.
-func appendNew(list []string, items ...string) []string {
-	for _, it := range items {
-		if !slices.Contains(list, it) {
-			list = append(list, it)
-		}
-	}
-	return list
+	return refs, problems, slices.Compact(platforms)
 }

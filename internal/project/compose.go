@@ -183,14 +183,10 @@ func (p *Project) composeBuilds(f *dockerfile.File, settings config.Settings, re
 		if len(b.Platforms) == 0 {
 			recordedPlatforms(more, settings.Platforms)
 		}
-		refs = mergeRefs(refs, more)
-		for _, d := range pr {
-			if !slices.ContainsFunc(problems, func(e *diag.Diagnostic) bool { return e.Error() == d.Error() }) {
-				problems = append(problems, d)
-			}
-		}
+		refs = dockerfile.MergeReferences(refs, more)
+		problems = append(problems, pr...)
 	}
-	return refs, problems
+	return refs, problems.Dedupe()
 }
 
 // platforms are those a Dockerfile's builds are evaluated for.
