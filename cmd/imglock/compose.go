@@ -216,17 +216,21 @@ func composeBuilds(p *compose.Project, name func(string) string) ([]build.Compos
 }
 
 // runCompose runs argv in dir with the environment and env added, and
-// exits with its code.
+// exits with its code; an interrupt leaves imglock the time to remove the
+// plan's files.
 func runCompose(c *cli.Context, argv, env []string, dir string) error {
 	cmd := exec.CommandContext(c.Context, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.App.Writer, c.App.ErrWriter
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); ok {
-		return cli.Exit("", exit.ExitCode())
+	code, err := build.Wait(cmd)
+	if err != nil {
+		return err
 	}
-	return err
+	if code != 0 {
+		return cli.Exit("", code)
+	}
+	return nil
 }
 
 // composeOptions takes imglock's own options from the front of the

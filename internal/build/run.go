@@ -129,11 +129,17 @@ func Run(ctx context.Context, p Plan, dir string, env []string, stdin io.Reader,
 		defer os.Remove(path)
 		cmd.Env = append(withoutEnv(env, PolicyEnv), PolicyEnv+"="+path)
 	}
+	return Wait(cmd)
+}
+
+// Wait starts cmd and returns its exit code once it exits. The command
+// gets the terminal's interrupt itself; imglock outlives it, so that the
+// caller can remove the files the command read, and passes a termination
+// on.
+func Wait(cmd *exec.Cmd) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	// The builder gets the terminal's interrupt itself; imglock outlives
-	// it to remove the policy file, and passes a termination on.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
