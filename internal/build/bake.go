@@ -22,11 +22,10 @@ type BakeTarget struct {
 // line; a builder with neither policies nor named contexts cannot pin a
 // bake build at all.
 func NewBakePlan(args []string, targets []BakeTarget, mode Mode) (Plan, error) {
-	plan := Plan{Mode: mode, Argv: append([]string{"docker", "buildx", "bake"}, args...)}
+	plan := Plan{Argv: append([]string{"docker", "buildx", "bake"}, args...)}
 	var all []Pin
 	for _, t := range targets {
 		all = append(all, t.Pins...)
-		plan.Pins += pinned(t.Pins)
 	}
 	switch mode {
 	case ModePolicy:

@@ -73,13 +73,11 @@ func DetectCompose(ctx context.Context, env []string, inv *ComposeInvocation) Co
 // reads that imglock writes: the override file, the source policy, and
 // pinned Dockerfiles.
 type ComposePlan struct {
-	Mode  ComposeMode
 	Argv  []string
 	Env   []string          // added to the environment of docker compose
 	Files map[string][]byte // written before it runs, by path
 	// OverridePath is the override file among Files.
 	OverridePath string
-	Pins         int       // references pinned
 	Notes        diag.List // references left as they are, and why
 }
 
@@ -100,7 +98,7 @@ type ComposeBuild struct {
 // with (a source policy of the user's own there is kept). A reference the
 // lock does not have stops the run before it starts (Lookup).
 func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Image, builds []ComposeBuild, f *lock.File, lockName string, mode ComposeMode, dir string, env []string) (ComposePlan, error) {
-	plan := ComposePlan{Mode: mode, Files: map[string][]byte{}, OverridePath: filepath.Join(dir, "compose.imglock.yaml")}
+	plan := ComposePlan{Files: map[string][]byte{}, OverridePath: filepath.Join(dir, "compose.imglock.yaml")}
 	// Every reference is looked up first, so that all that are missing
 	// are reported.
 	var missing diag.List
@@ -147,17 +145,14 @@ func NewComposePlan(inv *ComposeInvocation, files []string, images []compose.Ima
 		case building[img.Service]:
 			// The image names what the build is tagged as, too.
 			plan.Notes.Add(diag.Note, img.File, img.Line, "%s is not pinned: service %s also builds it, and a digest cannot name what it builds", img.Expanded, img.Service)
-			continue
 		default:
 			service(img.Service).image = imagePins[i].Pinned()
 		}
-		plan.Pins++
 	}
 
 	var policyPins []Pin
 	for i, b := range builds {
 		pins := buildPinsOf[i]
-		plan.Pins += pinned(pins)
 		if mode == ComposePolicy {
 			policyPins = append(policyPins, pins...)
 			continue

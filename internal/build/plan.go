@@ -35,11 +35,9 @@ var Modes = []Mode{ModePolicy, ModeContexts, ModeStdin}
 // and, in ModeStdin, the Dockerfile it reads on standard input, or, in
 // ModePolicy, the source policy Run writes to a temporary file.
 type Plan struct {
-	Mode   Mode
 	Argv   []string
 	Stdin  []byte
 	Policy *Policy
-	Pins   int // references pinned
 }
 
 // Lookup pins each reference from the lock f (named lockName in
@@ -81,7 +79,7 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 	if err != nil {
 		return Plan{}, err
 	}
-	plan := Plan{Mode: mode, Pins: pinned(pins)}
+	var plan Plan
 	if mode == ModePolicy {
 		plan.Policy = NewPolicy(pins)
 		plan.Argv = append([]string{"docker", "buildx", "build"}, inv.argsWith(nil, false)...)
@@ -118,18 +116,6 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 	plan.Stdin = out
 	plan.Argv = append(append(head, "-f", "-"), inv.argsWith(extra, true)...)
 	return plan, nil
-}
-
-// pinned counts the pins the build needs: a reference written with its
-// digest is exact already.
-func pinned(pins []Pin) int {
-	n := 0
-	for _, p := range pins {
-		if p.Ref.Image.Digest == "" {
-			n++
-		}
-	}
-	return n
 }
 
 // routes are how pins reach a builder that takes no source policy.
