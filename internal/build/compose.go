@@ -46,24 +46,22 @@ const (
 )
 
 // DetectCompose picks the mode the builder of the builds docker compose
-// runs supports: the classic builder when DOCKER_BUILDKIT says so, else
-// by the BuildKit version of the buildx builder (the build's --builder, or
-// BUILDX_BUILDER, or the current one), as Detect does. A source policy
-// reaches the builds only through bake, which docker compose uses unless
+// runs supports, as Detect does for the buildx builder the builds name
+// (the build's --builder, or BUILDX_BUILDER, or the current one): the
+// classic builder when DOCKER_BUILDKIT says so. A source policy reaches
+// the builds only through bake, which docker compose uses unless
 // COMPOSE_BAKE is false.
 func DetectCompose(ctx context.Context, env []string, inv *ComposeInvocation) ComposeMode {
-	if on, err := strconv.ParseBool(lookupEnv(env, "DOCKER_BUILDKIT")); err == nil && !on {
+	if classicBuilder(env) {
 		return ComposeFile
 	}
-	v, ok := BuilderVersion(ctx, env, inv.builder())
-	bake, err := strconv.ParseBool(lookupEnv(env, "COMPOSE_BAKE"))
-	bake = bake || err != nil
-	switch {
-	case !ok:
-		return ComposeInline
-	case !less(v, sourcePoliciesSince) && bake:
+	switch DetectBuildx(ctx, env, inv.builder()) {
+	case ModePolicy:
+		if bake, err := strconv.ParseBool(lookupEnv(env, "COMPOSE_BAKE")); err == nil && !bake {
+			return ComposeContexts
+		}
 		return ComposePolicy
-	case !less(v, namedContextsSince):
+	case ModeContexts:
 		return ComposeContexts
 	}
 	return ComposeInline

@@ -32,10 +32,18 @@ var (
 // daemon, and BuildKit 0.8 ignores it. env is the environment docker runs
 // with; builder is the --builder the build names, if any.
 func Detect(ctx context.Context, env []string, builder string) Mode {
-	if lookupEnv(env, "DOCKER_BUILDKIT") == "0" {
-		return ModeStdin // the classic builder, asked for by name
+	if classicBuilder(env) {
+		return ModeStdin
 	}
 	return DetectBuildx(ctx, env, builder)
+}
+
+// classicBuilder reports whether env asks docker for the classic builder:
+// DOCKER_BUILDKIT false in any form strconv.ParseBool reads, as the docker
+// CLI reads it.
+func classicBuilder(env []string) bool {
+	on, err := strconv.ParseBool(lookupEnv(env, "DOCKER_BUILDKIT"))
+	return err == nil && !on
 }
 
 // DetectBuildx is Detect for a command that always runs on a buildx
