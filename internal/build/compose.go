@@ -239,11 +239,11 @@ func buildPins(b ComposeBuild, pins []Pin, mode ComposeMode) (*buildOverride, er
 	if len(rt.rewrites) == 0 {
 		return bo, nil
 	}
+	if err := rt.rewritable(); err != nil {
+		return nil, err
+	}
 	for i, rep := range rt.rewrites {
 		r := rep.Ref
-		if r.Written != r.Expanded {
-			return nil, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes source policies (BuildKit 0.12 or later)", r.Written, r.Expanded)
-		}
 		if b.Inline != "" {
 			// Its lines are the compose file's; the text's own start at 1.
 			shift := max(b.InlineLine, 1) - 1

@@ -89,10 +89,8 @@ func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Refere
 		return Plan{}, fmt.Errorf("unknown pin mode %q", mode)
 	}
 	rt := route(pins, stages, mode == ModeContexts)
-	for _, rep := range rt.rewrites {
-		if r := rep.Ref; r.Written != r.Expanded {
-			return Plan{}, diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes source policies (BuildKit 0.12 or later)", r.Written, r.Expanded)
-		}
+	if err := rt.rewritable(); err != nil {
+		return Plan{}, err
 	}
 	var extra []string // flags added after the user's own
 	for _, k := range slices.Sorted(maps.Keys(rt.buildArgs)) {
@@ -133,6 +131,18 @@ type routes struct {
 // keyed by a name that is also a stage: BuildKit would take it for the
 // stage and replace the stage with the bare image; such a reference is
 // rewritten instead. A reference written with its digest needs nothing.
+// rewritable refuses a reference the rewrite would have to pin but that
+// the Dockerfile does not write out (an ARG makes it): the text to replace
+// is not there.
+func (rt routes) rewritable() error {
+	for _, rep := range rt.rewrites {
+		if r := rep.Ref; r.Written != r.Expanded {
+			return diag.New(diag.Input, r.File, r.Line, "%s (%s) cannot be pinned on this builder: it is not written out in the Dockerfile; build with a builder that takes source policies (BuildKit 0.12 or later)", r.Written, r.Expanded)
+		}
+	}
+	return nil
+}
+
 func route(pins []Pin, stages []string, contexts bool) routes {
 	rt := routes{buildArgs: map[string]string{}, contexts: map[string]string{}}
 	argOf := pinningArgs(pins)
