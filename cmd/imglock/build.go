@@ -69,13 +69,14 @@ Example:
 				return err
 			}
 			// Refuse before asking the builder anything.
-			if _, err := build.Lookup(in.refs, in.lock, in.lockPath); err != nil {
+			pins, err := build.Lookup(in.refs, in.lock, in.lockPath)
+			if err != nil {
 				return err
 			}
 			if mode == "" {
 				mode = build.Detect(c.Context, os.Environ(), in.inv.Builder)
 			}
-			plan, err := build.NewPlan(in.inv, in.path, in.data, in.refs, in.df.Stages(), in.lock, in.lockPath, mode)
+			plan, err := build.NewPlan(in.inv, in.path, in.data, pins, in.df.Stages(), mode)
 			if err != nil {
 				return err
 			}

@@ -156,7 +156,11 @@ func planFor(t *testing.T, mode Mode) (Plan, []string, map[string]string) {
 		t.Fatal(err)
 	}
 	f, digests := argvLock(t)
-	plan, err := NewPlan(inv, path, data, refs, stages, f, "images.lock", mode)
+	pins, err := Lookup(refs, f, "images.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := NewPlan(inv, path, data, pins, stages, mode)
 	if err != nil {
 		t.Fatal(err)
 	}

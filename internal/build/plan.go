@@ -64,21 +64,15 @@ func Lookup(refs []dockerfile.Reference, f *lock.File, lockName string) ([]Pin, 
 	return pins, nil
 }
 
-// NewPlan builds the command that runs inv with every reference of its
-// Dockerfile pinned from the lock f (named lockName in messages). file and
-// data are the Dockerfile, refs what its build pulls, stages its stage
-// names. A reference the lock does not have stops the build before it
-// starts (Lookup).
+// NewPlan builds the command that runs inv with pins, every reference of
+// its Dockerfile pinned (Lookup). file and data are the Dockerfile, stages
+// its stage names.
 //
 // In ModePolicy the command is the user's own, run with a source policy.
 // Otherwise each pin reaches the builder as route says: build args, named
 // build contexts (ModeContexts), or the Dockerfile rewritten and sent on
 // standard input.
-func NewPlan(inv *Invocation, file string, data []byte, refs []dockerfile.Reference, stages []string, f *lock.File, lockName string, mode Mode) (Plan, error) {
-	pins, err := Lookup(refs, f, lockName)
-	if err != nil {
-		return Plan{}, err
-	}
+func NewPlan(inv *Invocation, file string, data []byte, pins []Pin, stages []string, mode Mode) (Plan, error) {
 	var plan Plan
 	if mode == ModePolicy {
 		plan.Policy = NewPolicy(pins)
