@@ -246,7 +246,7 @@ func buildPins(b ComposeBuild, pins []Pin, mode ComposeMode) (*buildOverride, er
 		r := rep.Ref
 		if b.Inline != "" {
 			// Its lines are the compose file's; the text's own start at 1.
-			shift := max(b.InlineLine, 1) - 1
+			shift := b.InlineShift()
 			rt.rewrites[i].Ref.Line, rt.rewrites[i].Ref.EndLine = r.Line-shift, r.EndLine-shift
 		}
 	}

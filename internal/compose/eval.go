@@ -9,6 +9,10 @@ import (
 	"github.com/imglock/imglock/internal/imageref"
 )
 
+// InlineShift is what turns a line of the inline Dockerfile into a line of
+// the compose file that holds it.
+func (b Build) InlineShift() int { return max(b.InlineLine, 1) - 1 }
+
 // ParseInline reads the Dockerfile written in the build section, named
 // as the compose file that holds it; Pulls puts its references at the
 // lines of that file.
@@ -16,7 +20,7 @@ func (b Build) ParseInline() (*dockerfile.File, error) {
 	f, err := dockerfile.Parse(b.InlineFile, []byte(b.Inline))
 	if err != nil {
 		problems, _ := diag.Collect(err)
-		shift := max(b.InlineLine, 1) - 1
+		shift := b.InlineShift()
 		for _, d := range problems {
 			if d.Line > 0 {
 				d.Line += shift
@@ -59,7 +63,7 @@ func (b Build) Pulls(f *dockerfile.File, platforms []string) ([]dockerfile.Refer
 	}
 	if b.Inline != "" {
 		// Lines of the inline Dockerfile are lines of the compose file.
-		shift := max(b.InlineLine, 1) - 1
+		shift := b.InlineShift()
 		for i := range refs {
 			refs[i].Line += shift
 			refs[i].EndLine += shift
