@@ -3,7 +3,8 @@ package resolve
 import (
 	"bytes"
 	"context"
-	_ "crypto/sha256" // godigest.FromBytes needs it registered
+	_ "crypto/sha256" // godigest needs the algorithms registered
+	_ "crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,10 +155,10 @@ func (c *conn) getManifest(ctx context.Context, t target, id string) (body []byt
 		return nil, "", "", err
 	}
 	digest = godigest.FromBytes(body).String()
-	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != digest {
+	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && !hasDigest(body, h) {
 		return nil, "", "", fmt.Errorf("registry's Docker-Content-Digest %s does not match the manifest it sent (%s)", diag.Printable(h, 80), digest)
 	}
-	if strings.HasPrefix(id, "sha256:") && id != digest {
+	if strings.Contains(id, ":") && !hasDigest(body, id) {
 		return nil, "", "", fmt.Errorf("manifest %s has the digest %s", id, digest)
 	}
 	c.memo.put(t.canonical, digest, body, resp.Header.Get("Content-Type"))
@@ -235,10 +236,19 @@ func (c *conn) getBlob(ctx context.Context, t target, digest string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if d, err := godigest.Parse(digest); err == nil && d.Algorithm().Available() && d.Algorithm().FromBytes(body) != d {
-		return nil, fmt.Errorf("blob does not match its digest %s", digest)
+	if !hasDigest(body, digest) {
+		return nil, fmt.Errorf("blob does not match its digest %s", diag.Printable(digest, 80))
 	}
 	return body, nil
+}
+
+// hasDigest reports whether body has the digest d, in d's algorithm
+// (sha256 or sha512, as lock and references allow): what a registry sends
+// for a digest must be those bytes, and a digest that cannot be checked
+// is not taken on trust.
+func hasDigest(body []byte, d string) bool {
+	dg, err := godigest.Parse(d)
+	return err == nil && dg.Algorithm().Available() && dg.Algorithm().FromBytes(body) == dg
 }
 
 // checkStatus turns a registry's error answer about a manifest into a clear

@@ -49,6 +49,9 @@ func hostileResolve(t *testing.T, host, digest string, platforms ...string) ([]R
 // TestHostileRegistryRefused: each way a registry can lie about or flood a
 // manifest answer is refused with an error naming the reference and saying
 // what was wrong; nothing resolves.
+// otherSHA512 is a sha512 digest of nothing the hostile server sends.
+var otherSHA512 = "sha512:" + strings.Repeat("5", 128)
+
 func TestHostileRegistryRefused(t *testing.T) {
 	real := registry.Start()
 	defer real.Close()
@@ -69,6 +72,9 @@ func TestHostileRegistryRefused(t *testing.T) {
 			want: "registry's Docker-Content-Digest " + otherDigest + " does not match the manifest it sent"},
 		{name: "get-by-digest-other-bytes", get: faultproxy.Manifest(hostileManifest, ""), digest: otherDigest, platforms: []string{"linux/amd64"},
 			want: "manifest " + otherDigest + " has the digest " + faultproxy.Digest(hostileManifest)},
+		// A sha512 digest, which images.lock may hold, is checked as such.
+		{name: "get-by-sha512-digest-other-bytes", get: faultproxy.Manifest(hostileManifest, ""), digest: otherSHA512, platforms: []string{"linux/amd64"},
+			want: "manifest " + otherSHA512 + " has the digest " + faultproxy.Digest(hostileManifest)},
 		{name: "get-endless-body", head: faultproxy.Manifest(nil, ""), get: faultproxy.Endless(otherDigest),
 			want: "the manifest is larger than 4194304 bytes; refusing it"},
 		{name: "get-endless-body-for-platforms", get: faultproxy.Endless(otherDigest), platforms: []string{"linux/amd64"},
