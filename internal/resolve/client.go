@@ -170,7 +170,7 @@ func (c *conn) getManifest(ctx context.Context, t target, id string) (body []byt
 // config names that platform.
 func (c *conn) platformDigests(ctx context.Context, t target, req Request, body []byte, mediaType types.MediaType, digest string) (map[string]string, error) {
 	out := map[string]string{}
-	if mediaType.IsIndex() || isIndex(body) {
+	if IsIndex(string(mediaType), body) {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(body))
 		if err != nil {
 			return nil, fmt.Errorf("parsing the index: %w", err)
@@ -178,7 +178,7 @@ func (c *conn) platformDigests(ctx context.Context, t target, req Request, body 
 		var have []string
 		for _, m := range idx.Manifests {
 			if m.Platform != nil && m.Platform.OS != "unknown" {
-				have = append(have, platformString(*m.Platform))
+				have = append(have, PlatformString(*m.Platform))
 			}
 		}
 		for _, want := range req.Platforms {
@@ -198,9 +198,9 @@ func (c *conn) platformDigests(ctx context.Context, t target, req Request, body 
 	if err != nil {
 		return nil, err
 	}
-	got := platformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	got := PlatformString(v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
 	for _, want := range req.Platforms {
-		if !platformMatches(want, got) {
+		if !SamePlatform(want, got) {
 			return nil, noPlatform("%s is a single-platform image for %s; it has no %s manifest (check platforms in imglock.toml)", req.Ref, got, want)
 		}
 		out[want] = digest
@@ -284,45 +284,25 @@ func readLimited(r io.Reader, what string) ([]byte, error) {
 	return body, nil
 }
 
-// isIndex tells an index from a manifest by its content, for registries
-// that send no or a generic Content-Type.
-func isIndex(body []byte) bool {
+// IsIndex tells an index from a manifest: by its media type, else, for
+// registries that send no or a generic Content-Type, by its content.
+func IsIndex(mediaType string, body []byte) bool {
+	switch types.MediaType(strings.TrimSpace(strings.Split(mediaType, ";")[0])) {
+	case types.OCIImageIndex, types.DockerManifestList:
+		return true
+	case types.OCIManifestSchema1, types.DockerManifestSchema2:
+		return false
+	}
 	var probe struct {
-		Manifests []any `json:"manifests"`
-		Layers    []any `json:"layers"`
+		Manifests []json.RawMessage `json:"manifests"`
+		Layers    []json.RawMessage `json:"layers"`
 	}
 	return json.Unmarshal(body, &probe) == nil && probe.Manifests != nil && probe.Layers == nil
 }
 
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
-
-// defaultVariant is the variant an architecture has when none is written,
-// as containerd normalises them.
-var defaultVariant = map[string]string{"arm64": "v8", "arm": "v7"}
-
-// platformMatches reports whether a manifest for have serves want.
-func platformMatches(want, have string) bool {
-	norm := func(s string) string {
-		parts := strings.Split(s, "/")
-		if len(parts) == 2 {
-			if v := defaultVariant[parts[1]]; v != "" {
-				parts = append(parts, v)
-			}
-		}
-		return strings.Join(parts, "/")
-	}
-	return norm(want) == norm(have)
-}
-
 func pickPlatform(ms []v1.Descriptor, want string) (string, bool) {
 	for _, m := range ms {
-		if m.Platform != nil && platformMatches(want, platformString(*m.Platform)) {
+		if m.Platform != nil && SamePlatform(want, PlatformString(*m.Platform)) {
 			return m.Digest.String(), true
 		}
 	}

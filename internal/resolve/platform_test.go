@@ -95,25 +95,6 @@ func TestResolveByDigestReadsThatManifest(t *testing.T) {
 	}
 }
 
-func TestPlatformMatches(t *testing.T) {
-	for _, tc := range []struct {
-		want, have string
-		ok         bool
-	}{
-		{"linux/amd64", "linux/amd64", true},
-		{"linux/arm64", "linux/arm64/v8", true},
-		{"linux/arm64/v8", "linux/arm64", true},
-		{"linux/arm/v7", "linux/arm", true},
-		{"linux/arm/v6", "linux/arm", false},
-		{"linux/arm/v6", "linux/arm/v7", false},
-		{"linux/amd64", "windows/amd64", false},
-	} {
-		if got := platformMatches(tc.want, tc.have); got != tc.ok {
-			t.Errorf("platformMatches(%s, %s) = %v, want %v", tc.want, tc.have, got, tc.ok)
-		}
-	}
-}
-
 func TestResolveThroughMirror(t *testing.T) {
 	upstream := registry.Start()
 	defer upstream.Close()
@@ -133,5 +114,26 @@ func TestResolveThroughMirror(t *testing.T) {
 	}
 	if c := upstream.Counts(); c["total"] != 0 {
 		t.Errorf("upstream got requests %v, want none", c)
+	}
+}
+
+func TestSamePlatform(t *testing.T) {
+	for _, tc := range []struct {
+		want, have string
+		ok         bool
+	}{
+		{"linux/amd64", "linux/amd64", true},
+		{"linux/arm64", "linux/arm64/v8", true},
+		{"linux/arm64/v8", "linux/arm64", true},
+		{"linux/arm/v7", "linux/arm", true},
+		{"linux/arm/v6", "linux/arm", false},
+		{"linux/arm/v6", "linux/arm/v7", false},
+		{"linux/amd64", "windows/amd64", false},
+		{"linux/amd64", "linux/amd64/v1", true},
+		{"not a platform", "not a platform", true},
+	} {
+		if got := SamePlatform(tc.want, tc.have); got != tc.ok {
+			t.Errorf("SamePlatform(%s, %s) = %v, want %v", tc.want, tc.have, got, tc.ok)
+		}
 	}
 }

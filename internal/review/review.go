@@ -17,15 +17,12 @@ package review
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/imglock/imglock/internal/diag"
@@ -232,7 +229,7 @@ func (sd *side) top(c resolve.Content) error {
 	sd.read = true
 	sd.annotations = map[string]string{}
 	sd.manifests = map[string]*v1.Manifest{}
-	if isIndex(c) {
+	if resolve.IsIndex(c.MediaType, c.Body) {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(c.Body))
 		if err != nil {
 			return errorf(sd, "parsing the index: %v", err)
@@ -248,7 +245,7 @@ func (sd *side) top(c resolve.Content) error {
 			if d.Platform == nil {
 				continue
 			}
-			p := platformString(*d.Platform)
+			p := resolve.PlatformString(*d.Platform)
 			if _, dup := sd.platforms[p]; !dup {
 				sd.platforms[p] = d
 			}
@@ -291,7 +288,7 @@ func (sd *side) match(want string) (string, bool) {
 		return want, true
 	}
 	for _, p := range slices.Sorted(maps.Keys(sd.platforms)) {
-		if samePlatform(want, p) {
+		if resolve.SamePlatform(want, p) {
 			return p, true
 		}
 	}
@@ -438,7 +435,7 @@ func (s *state) platformChanges() []Platform {
 		if p, ok := s.new.match(u); ok && s.new.img.Index {
 			name = p
 		} else if s.new.cfg != nil && !s.new.img.Index {
-			name = platformString(v1.Platform{OS: s.new.cfg.OS, Architecture: s.new.cfg.Architecture, Variant: s.new.cfg.Variant})
+			name = resolve.PlatformString(v1.Platform{OS: s.new.cfg.OS, Architecture: s.new.cfg.Architecture, Variant: s.new.cfg.Variant})
 		}
 		if p, ok := s.old.match(u); ok {
 			done[p] = true
@@ -497,23 +494,6 @@ func change(old, new string) Change {
 	return Changed
 }
 
-// isIndex tells an index from a manifest by its media type, or its content
-// for registries that send none.
-func isIndex(c resolve.Content) bool {
-	mt := strings.TrimSpace(strings.Split(c.MediaType, ";")[0])
-	switch mt {
-	case "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json":
-		return true
-	case "application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json":
-		return false
-	}
-	var probe struct {
-		Manifests []json.RawMessage `json:"manifests"`
-		Layers    []json.RawMessage `json:"layers"`
-	}
-	return json.Unmarshal(c.Body, &probe) == nil && probe.Manifests != nil && probe.Layers == nil
-}
-
 // attestation reports whether an index entry is an attestation (BuildKit's
 // provenance and SBOMs), not a platform's image.
 func attestation(d v1.Descriptor) bool {
@@ -521,25 +501,6 @@ func attestation(d v1.Descriptor) bool {
 		return true
 	}
 	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown"
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
-
-// samePlatform reports whether two OS/ARCH[/VARIANT] name the same
-// platform once normalised (linux/arm64 is linux/arm64/v8).
-func samePlatform(a, b string) bool {
-	pa, errA := platforms.Parse(a)
-	pb, errB := platforms.Parse(b)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	return platforms.FormatAll(platforms.Normalize(pa)) == platforms.FormatAll(platforms.Normalize(pb))
 }
 
 // Error is a manifest or config of a move that does not parse: the
