@@ -134,7 +134,7 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 		} else if r != nil {
 			key := r.key()
 			if have := byKey[key]; have != nil {
-				have.Platforms = appendNew(have.Platforms, b.Platform)
+				have.Platforms = appendNew(have.Platforms, formatPlatform(b.Platform))
 			} else {
 				byKey[key] = r
 				order = append(order, key)
@@ -156,22 +156,29 @@ func (f *File) Pulls(builds []Build, targets []string) ([]Reference, diag.List) 
 }
 
 // pullKey tells apart the images of Pulls' result: one per place and image.
+// The place is the file, line and kind, and pos within the line (two
+// mounts of one RUN); references that other code makes (a compose file's)
+// have no pos.
 type pullKey struct {
+	file  string
+	line  int
+	kind  Kind
 	pos   [2]int
 	image string
 }
 
 func (r *Reference) key() pullKey {
-	if r.Kind == KindSyntax { // one place, line 1 or the build arg
-		return pullKey{image: "syntax\x00" + r.Image.String()}
+	if r.Kind == KindSyntax { // one per file: line 1, or the build arg's
+		return pullKey{file: r.File, kind: r.Kind, image: r.Image.String()}
 	}
-	return pullKey{r.pos, r.Image.String()}
+	return pullKey{r.File, r.Line, r.Kind, r.pos, r.Image.String()}
 }
 
 // MergeReferences adds to refs, the result of Pulls, the result of another
 // Pulls of the same file (other build args or platforms, as bake targets
-// and compose builds give): one Reference per place and image, with the
-// platforms, targets and build args of both, in line order. SelectsStage
+// and compose builds give), or references of other files: one Reference
+// per place and image, with the platforms, targets and build args of both,
+// in file and line order. SelectsStage
 // is as each Pulls saw it: a FROM that names a stage only in builds of
 // refs and an image only in builds of more is not marked.
 func MergeReferences(refs, more []Reference) []Reference {
@@ -186,16 +193,17 @@ func MergeReferences(refs, more []Reference) []Reference {
 			refs = append(refs, r)
 			continue
 		}
+		// Clipped: the lists may share arrays with the callers' references.
 		have := &refs[i]
-		have.Platforms = appendNew(have.Platforms, r.Platforms...)
+		have.Platforms = appendNew(slices.Clip(have.Platforms), r.Platforms...)
 		slices.Sort(have.Platforms)
-		have.Targets = appendNew(have.Targets, r.Targets...)
-		have.BuildArgs = appendNew(have.BuildArgs, r.BuildArgs...)
+		have.Targets = appendNew(slices.Clip(have.Targets), r.Targets...)
+		have.BuildArgs = appendNew(slices.Clip(have.BuildArgs), r.BuildArgs...)
 		slices.Sort(have.BuildArgs)
 		have.Default = have.Default || r.Default
 		have.SelectsStage = have.SelectsStage || r.SelectsStage
 	}
-	slices.SortStableFunc(refs, func(a, b Reference) int { return cmp.Compare(a.Line, b.Line) })
+	slices.SortStableFunc(refs, func(a, b Reference) int { return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) })
 	return refs
 }
 

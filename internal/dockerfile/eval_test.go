@@ -841,6 +841,22 @@ func TestMergeReferences(t *testing.T) {
 	}
 }
 
+// TestSyntaxPlatformsNormalised: the frontend is recorded for the
+// platforms as BuildKit writes them, like every other image (linux/arm is
+// linux/arm/v7), whichever build adds it.
+func TestSyntaxPlatformsNormalised(t *testing.T) {
+	f, err := Parse("Dockerfile", []byte("# syntax=docker/dockerfile:1\nFROM alpine:3.20\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := f.Pulls([]Build{{Platform: "linux/arm64"}, {Platform: "linux/arm"}}, nil)
+	for _, r := range refs {
+		if got := strings.Join(r.Platforms, ","); got != "linux/arm/v7,linux/arm64" {
+			t.Errorf("%s %s: platforms %s, want linux/arm/v7,linux/arm64", r.Kind, r.Image, got)
+		}
+	}
+}
+
 // TestTargetProblems: a target that cannot build (it copies from a stage
 // defined after it) is a warning when it is not the default one, and bad
 // input when it is.

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -147,7 +146,8 @@ func (p *Project) scanCompose(found []string) composeScan {
 			}
 		}
 	}
-	out.refs = mergeCompose(out.refs)
+	// A compose file that another includes is loaded with both.
+	out.refs = dockerfile.MergeReferences(nil, out.refs)
 	return out
 }
 
@@ -195,37 +195,6 @@ func (p *Project) platforms(s config.Settings) []string {
 		return []string{dockerfile.DefaultPlatform}
 	}
 	return s.Platforms
-}
-
-// mergeCompose keeps one reference per place and image: a compose file
-// that another includes is loaded with both.
-func mergeCompose(refs []dockerfile.Reference) []dockerfile.Reference {
-	type key struct {
-		file  string
-		line  int
-		kind  dockerfile.Kind
-		image string
-	}
-	at := map[key]int{}
-	var out []dockerfile.Reference
-	for _, r := range refs {
-		k := key{r.File, r.Line, r.Kind, r.Image.String()}
-		if i, ok := at[k]; ok {
-			for _, pl := range r.Platforms {
-				if !slices.Contains(out[i].Platforms, pl) {
-					out[i].Platforms = append(slices.Clone(out[i].Platforms), pl)
-				}
-			}
-			slices.Sort(out[i].Platforms)
-			continue
-		}
-		at[k] = len(out)
-		out = append(out, r)
-	}
-	slices.SortStableFunc(out, func(a, b dockerfile.Reference) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
-	})
-	return out
 }
 
 // composeNote is why pin leaves a compose reference alone.
